@@ -1,0 +1,1 @@
+"""The mission chat (left pane)."""
