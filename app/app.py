@@ -5,15 +5,13 @@ import reflex as rx
 from app.layout import workspace_shell
 from app.signin import sign_in_card
 from app.state import SessionState
-from bridge.routes import build_api
-from stackdocs.config import BridgeSettings
+from bridge.routes import install as install_bridge
 
 
 def index() -> rx.Component:
     return rx.cond(SessionState.signed_in, workspace_shell(), sign_in_card())
 
 
-app = rx.App(
-    api_transformer=build_api(BridgeSettings.from_env()),
-)
+app = rx.App()
+install_bridge(app)
 app.add_page(index, route="/", title="Stackdocs")

@@ -6,6 +6,8 @@ route at ``/``: it would hide the compiled frontend.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
@@ -13,6 +15,9 @@ from starlette.routing import Route
 
 from stackdocs import __version__
 from stackdocs.config import BridgeSettings
+
+if TYPE_CHECKING:
+    import reflex as rx
 
 
 def build_api(settings: BridgeSettings) -> Starlette:
@@ -29,3 +34,9 @@ def build_api(settings: BridgeSettings) -> Starlette:
         )
 
     return Starlette(routes=[Route("/health", health, methods=["GET"])])
+
+
+def install(app: rx.App, settings: BridgeSettings | None = None) -> None:
+    """Mount the bridge on the Reflex app: its routes, and (later) its lifespan tasks."""
+    settings = settings or BridgeSettings.from_env()
+    app.api_transformer = build_api(settings)
