@@ -28,8 +28,28 @@ def mint_token(args: argparse.Namespace) -> int:
 
 
 def serve_sprite(args: argparse.Namespace) -> int:
-    print(
-        "stackdocs sprite serve: not yet available (the Sprite runtime lands separately)",
-        file=sys.stderr,
-    )
-    return 3
+    """``stackdocs sprite serve``: one Sprite runtime on a workspace (token in SPRITE_TOKEN)."""
+    from pathlib import Path
+
+    from stackdocs.config import ConfigError, SpriteSettings
+
+    try:
+        settings = SpriteSettings.from_env()
+        if settings.ocr == "mistral" and not settings.mistral_base_url:
+            raise ConfigError("MISTRAL_BASE_URL", "required when STACKDOCS_OCR=mistral")
+        if settings.ocr == "mistral" and not settings.proxy_token:
+            raise ConfigError("STACKDOCS_PROXY_TOKEN", "required when STACKDOCS_OCR=mistral")
+    except ConfigError as exc:
+        print(f"stackdocs: {exc}", file=sys.stderr)
+        return 2
+    workspace = Path(args.workspace).expanduser().resolve()
+    if workspace.exists() and not workspace.is_dir():
+        print(f"stackdocs: --workspace {workspace} is not a directory", file=sys.stderr)
+        return 2
+    if not 0 <= args.port <= 65535:
+        print(f"stackdocs: --port {args.port} is not a port number", file=sys.stderr)
+        return 2
+
+    from sprite.server import run
+
+    return run(workspace, args.host, args.port, settings)

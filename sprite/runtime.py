@@ -1,0 +1,375 @@
+"""The Sprite's services wired together, and the routing of client frames to them.
+
+:class:`SpriteRuntime` owns the storage, the ingest pipeline, the missions in flight and the
+hub of connected clients. The socket layer (``sprite.server``) authenticates connections and
+hands each parsed frame to :meth:`SpriteRuntime.handle`; everything that takes longer than a
+database query runs in a background task, so one client's request never stalls the socket loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from sprite.clients import Client, Hub
+from sprite.ingest import Ingest
+from sprite.missions import MissionContext, MissionRunner
+from sprite.storage import Storage, new_id
+from sprite.workspace import Workspace
+from stackdocs.config import SpriteSettings
+from stackdocs.protocol import MAX_FRAME_BYTES, PAYLOADS, Frame, encode, error_frame
+
+log = logging.getLogger("sprite.runtime")
+
+INTERRUPTED = "the Sprite stopped while this mission was running"
+# An artifact_request answer never exceeds this (the frame limit, with room for the envelope).
+MAX_ARTIFACT_FRAME_DATA = MAX_FRAME_BYTES - 64 * 1024
+
+
+@dataclass
+class RunningMission:
+    ctx: MissionContext
+    task: asyncio.Task[None] | None = None
+    final_event: str | None = None  # "complete" | "error" once the runner reported one
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+class SpriteRuntime:
+    def __init__(
+        self,
+        workspace: Workspace,
+        storage: Storage,
+        settings: SpriteSettings,
+        runner_factory: Callable[[SpriteSettings], MissionRunner],
+    ) -> None:
+        self.workspace = workspace
+        self.storage = storage
+        self.settings = settings
+        self.hub = Hub()
+        self.missions: dict[str, RunningMission] = {}
+        self._runner_factory = runner_factory
+        self._runner: MissionRunner | None = None
+        self.ingest = Ingest(workspace, storage, settings, self.emit)
+        self._handlers: dict[str, Callable[[Client, Frame], Awaitable[None]]] = {
+            "ping": self._on_ping,
+            "pong": self._on_pong,
+            "state_request": self._on_state_request,
+            "mission": self._on_mission,
+            "mission_cancel": self._on_mission_cancel,
+            "file_upload": self.ingest.on_file_upload,
+            "file_upload_start": self.ingest.on_upload_start,
+            "file_upload_chunk": self.ingest.on_upload_chunk,
+            "file_upload_end": self.ingest.on_upload_end,
+            "document_request": self._on_document_request,
+            "artifact_request": self._on_artifact_request,
+            "stack_create": self._on_stack_create,
+            "extraction_request": self._on_extraction_request,
+        }
+
+    # -- lifecycle ---------------------------------------------------------------------------
+
+    @classmethod
+    async def open(
+        cls,
+        root: Path,
+        settings: SpriteSettings,
+        runner_factory: Callable[[SpriteSettings], MissionRunner] | None = None,
+    ) -> SpriteRuntime:
+        """Create/open the workspace and reconcile what a crash may have left behind."""
+        workspace = Workspace(root)
+        await asyncio.to_thread(workspace.create)
+        storage = await Storage.open(workspace.database)
+        if runner_factory is None:
+            from sprite.agents import create_runner
+
+            runner_factory = create_runner
+        runtime = cls(workspace, storage, settings, runner_factory)
+        await runtime._reconcile()
+        return runtime
+
+    async def _reconcile(self) -> None:
+        removed = await asyncio.to_thread(self.workspace.remove_temp_files)
+        if removed:
+            log.info("removed %d half-written files: %s", len(removed), ", ".join(removed[:10]))
+        interrupted = await self.storage.interrupt_running_missions(INTERRUPTED)
+        for mission_id in interrupted:
+            await self.storage.add_mission_event(
+                mission_id,
+                {
+                    "event_type": "error",
+                    "content": f"Interrupted: {INTERRUPTED}.",
+                    "mission_id": mission_id,
+                    "meta": {"status": "interrupted"},
+                },
+            )
+        await self.ingest.reconcile()
+
+    def start(self) -> None:
+        """Start background services (call once the event loop serves clients)."""
+        self.ingest.start()
+
+    def runner(self) -> MissionRunner:
+        if self._runner is None:
+            self._runner = self._runner_factory(self.settings)
+        return self._runner
+
+    async def shutdown(self) -> None:
+        """Graceful stop: running missions become ``interrupted``, work in flight is finished
+        or rolled back atomically, the runner is closed, the database closed last."""
+        for running in list(self.missions.values()):
+            running.ctx.cancelled.set()
+            running.extra["interrupted"] = True
+        tasks = [r.task for r in self.missions.values() if r.task is not None]
+        if tasks:
+            _done, pending = await asyncio.wait(tasks, timeout=5)
+            for task in pending:
+                task.cancel()
+            if pending:
+                await asyncio.wait(pending, timeout=2)
+        await self.ingest.stop()
+        await self.storage.interrupt_running_missions(INTERRUPTED)
+        if self._runner is not None:
+            with contextlib.suppress(Exception):
+                await self._runner.close()
+        await self.storage.close()
+
+    # -- frames in ---------------------------------------------------------------------------
+
+    async def handle(self, client: Client, frame: Frame) -> None:
+        handler = self._handlers.get(frame.type)
+        if handler is None:
+            where = "the bridge" if frame.type.startswith("checkpoint") else "nobody here"
+            client.send(
+                error_frame(
+                    "unsupported",
+                    f"'{frame.type}' is not handled by the Sprite (handled by {where})",
+                    id=frame.id,
+                )
+            )
+            return
+        await handler(client, frame)
+
+    async def client_gone(self, client: Client) -> None:
+        await self.ingest.client_gone(client)
+
+    # -- frames out --------------------------------------------------------------------------
+
+    async def emit(self, msg_type: str, payload: dict[str, Any], *, id: str | None = None) -> None:
+        """Broadcast a frame to every client (callers persist what it reports first)."""
+        self.hub.broadcast(encode(msg_type, payload, id=id))
+
+    def _mission_emitter(
+        self, running: RunningMission, request_id: str | None
+    ) -> Callable[[str, dict[str, Any]], Awaitable[None]]:
+        mission_id = running.ctx.mission_id
+        first = [request_id]
+
+        async def emit(msg_type: str, payload: dict[str, Any]) -> None:
+            payload = dict(payload)
+            payload.setdefault("mission_id", mission_id)
+            model = PAYLOADS.get(msg_type)
+            if model is None:
+                raise ValueError(f"unknown frame type {msg_type!r}")
+            payload = model.model_validate(payload).model_dump(mode="json", exclude_none=True)
+            if msg_type == "agent_event":
+                await self.storage.add_mission_event(payload["mission_id"], payload)
+                if payload["event_type"] in ("complete", "error"):
+                    running.final_event = payload["event_type"]
+            elif msg_type == "canvas_update":
+                await self.storage.upsert_artifact(
+                    artifact_id=payload["artifact_id"],
+                    artifact_type=payload["artifact_type"],
+                    title=payload.get("title", ""),
+                    mission_id=payload.get("mission_id"),
+                    data=payload.get("data"),
+                    file_path=payload.pop("file_path", None),
+                )
+            frame = encode(msg_type, payload, id=first[0])
+            first[0] = None  # the request's id goes on the first frame only
+            if len(frame) > MAX_FRAME_BYTES and msg_type == "canvas_update":
+                frame = encode(msg_type, {**payload, "data": None, "truncated": True})
+            self.hub.broadcast(frame)
+
+        return emit
+
+    # -- handlers ----------------------------------------------------------------------------
+
+    async def _on_ping(self, client: Client, frame: Frame) -> None:
+        client.send(encode("pong", {}, id=frame.id))
+
+    async def _on_pong(self, client: Client, frame: Frame) -> None:
+        return None
+
+    async def _on_state_request(self, client: Client, frame: Frame) -> None:
+        client.send(encode("state", await self.storage.state(), id=frame.id))
+
+    async def _on_mission(self, client: Client, frame: Frame) -> None:
+        text: str = frame.payload.text  # type: ignore[attr-defined]
+        requested: str | None = frame.payload.mission_id  # type: ignore[attr-defined]
+        parent_id: str | None = None
+        mission_id = new_id()
+        if requested:
+            if await self.storage.get_mission(requested) is not None:
+                parent_id = requested  # a follow-up in that mission's thread
+            else:
+                mission_id = requested  # the client chose the id of a new mission
+        kind = "shell" if text.startswith("!") else "agent"
+        mission = await self.storage.create_mission(mission_id, text, kind, parent_id)
+        resume = None
+        if parent_id is not None:
+            resume = await self.storage.thread_session_id(mission["thread_id"])
+        running = RunningMission(
+            ctx=MissionContext(
+                mission_id=mission_id,
+                text=text,
+                workspace=self.workspace.root,
+                storage=self.storage,
+                settings=self.settings,
+                emit=None,  # type: ignore[arg-type]  # set just below: it needs `running`
+                cancelled=asyncio.Event(),
+                resume_session_id=resume,
+            )
+        )
+        running.ctx.emit = self._mission_emitter(running, frame.id)
+        self.missions[mission_id] = running
+        running.task = asyncio.create_task(self._run_mission(running, kind), name=mission_id)
+
+    async def _run_mission(self, running: RunningMission, kind: str) -> None:
+        ctx = running.ctx
+        status, error = "completed", None
+        try:
+            if kind == "shell":
+                from sprite.shell import run_shell_mission
+
+                await run_shell_mission(ctx, self.workspace)
+            else:
+                await self.runner().run(ctx)
+            if running.final_event == "error":
+                status, error = "failed", "the mission reported an error"
+        except asyncio.CancelledError:
+            status, error = "interrupted", INTERRUPTED
+        except Exception as exc:
+            log.exception("mission %s failed", ctx.mission_id)
+            status, error = "failed", f"{type(exc).__name__}: {exc}"
+            with contextlib.suppress(Exception):
+                await ctx.emit("agent_event", {"event_type": "error", "content": error})
+        finally:
+            if ctx.cancelled.is_set():
+                if running.extra.get("interrupted"):
+                    status, error = "interrupted", INTERRUPTED
+                else:
+                    status, error = "cancelled", "cancelled by the user"
+                if running.final_event is None or status == "cancelled":
+                    with contextlib.suppress(Exception):
+                        await ctx.emit(
+                            "agent_event",
+                            {
+                                "event_type": "error",
+                                "content": f"Mission {status}.",
+                                "meta": {"status": status},
+                            },
+                        )
+            with contextlib.suppress(Exception):
+                await self.storage.finish_mission(ctx.mission_id, status, error)
+            self.missions.pop(ctx.mission_id, None)
+
+    async def _on_mission_cancel(self, client: Client, frame: Frame) -> None:
+        mission_id: str = frame.payload.mission_id  # type: ignore[attr-defined]
+        running = self.missions.get(mission_id)
+        if running is None:
+            mission = await self.storage.get_mission(mission_id)
+            detail = "unknown mission" if mission is None else f"mission is {mission['status']}"
+            client.send(error_frame("not_running", f"cannot cancel: {detail}", id=frame.id))
+            return
+        running.ctx.cancelled.set()
+
+    async def _on_document_request(self, client: Client, frame: Frame) -> None:
+        document_id: str = frame.payload.document_id  # type: ignore[attr-defined]
+        document = await self.storage.get_document(document_id)
+        if document is None:
+            client.send(error_frame("not_found", f"no document {document_id}", id=frame.id))
+            return
+        pages = await self.storage.get_pages(document_id)
+        payload = {
+            "document_id": document_id,
+            "filename": document["filename"],
+            "status": document["status"],
+            "engine": document.get("engine"),
+            "error": document.get("error"),
+            "pages": [{"page": p["page"], "text": p["text"]} for p in pages],
+        }
+        reply = encode("document_content", payload, id=frame.id)
+        if len(reply) > MAX_FRAME_BYTES:
+            client.send(
+                error_frame(
+                    "too_large",
+                    f"document text is {len(reply)} bytes, over the frame limit; read"
+                    f" {document.get('text_path')} in the workspace",
+                    id=frame.id,
+                )
+            )
+            return
+        client.send(reply)
+
+    async def _on_artifact_request(self, client: Client, frame: Frame) -> None:
+        artifact_id: str = frame.payload.artifact_id  # type: ignore[attr-defined]
+        artifact = await self.storage.get_artifact(artifact_id)
+        if artifact is None:
+            client.send(error_frame("not_found", f"no artifact {artifact_id}", id=frame.id))
+            return
+        data = artifact["data"]
+        truncated = False
+        if artifact["artifact_type"] == "terminal" and artifact.get("file_path"):
+            from sprite.shell import full_terminal_data
+
+            data, truncated = await full_terminal_data(
+                self.workspace, artifact, MAX_ARTIFACT_FRAME_DATA
+            )
+        payload = {
+            "artifact_id": artifact_id,
+            "artifact_type": artifact["artifact_type"],
+            "title": artifact["title"],
+            "data": data,
+            "mission_id": artifact["mission_id"],
+            "truncated": truncated,
+        }
+        reply = encode("canvas_update", payload, id=frame.id)
+        if len(reply) > MAX_FRAME_BYTES:
+            reply = encode("canvas_update", {**payload, "data": None, "truncated": True},
+                           id=frame.id)
+        client.send(reply)
+
+    async def _on_stack_create(self, client: Client, frame: Frame) -> None:
+        name: str = frame.payload.name.strip()  # type: ignore[attr-defined]
+        if not name:
+            client.send(error_frame("invalid_payload", "stack name is empty", id=frame.id))
+            return
+        try:
+            stack = await self.storage.create_stack(
+                name,
+                frame.payload.document_ids,  # type: ignore[attr-defined]
+                getattr(frame.payload, "description", None),
+            )
+        except LookupError as exc:
+            client.send(error_frame("not_found", str(exc), id=frame.id))
+            return
+        await self.emit("stack_update", {"stack": stack}, id=frame.id)
+
+    async def _on_extraction_request(self, client: Client, frame: Frame) -> None:
+        handler = getattr(self.runner(), "handle_extraction_request", None)
+        if handler is None:
+            client.send(
+                error_frame(
+                    "not_available",
+                    "field extraction is done by the agent crew, which is not installed yet",
+                    id=frame.id,
+                )
+            )
+            return
+        payload = await handler(self.storage, frame.payload.document_id)  # type: ignore[attr-defined]
+        client.send(encode("extraction", payload, id=frame.id))
