@@ -188,6 +188,9 @@ class SpriteSettings:
     proxy_token: str | None = field(repr=False)
     max_upload_mb: float
     shell_timeout_seconds: float
+    # How long the agents wait on the model for one request (headers, or a silent stream) before
+    # the mission fails with a clear error. Self-hosted models on small machines need more.
+    model_timeout_seconds: float = 600.0
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> SpriteSettings:
@@ -207,6 +210,9 @@ class SpriteSettings:
             ),
             shell_timeout_seconds=_number(
                 env, "STACKDOCS_SHELL_TIMEOUT", 300, minimum=0.1, maximum=86400
+            ),
+            model_timeout_seconds=_number(
+                env, "STACKDOCS_MODEL_TIMEOUT", 600, minimum=1, maximum=86400
             ),
         )
 
