@@ -176,9 +176,70 @@ CREATE INDEX idx_artifacts_updated ON artifacts(updated_at);
 CREATE INDEX idx_artifacts_mission ON artifacts(mission_id);
 """
 
+# Version 2 (sprite/agents): extracted fields with citations, their correction history, and
+# cited stack-table cells. A citation is (source_document_id, source_page, source_start,
+# source_end): a character span of ocr_pages.text, end exclusive; source_text is what the span
+# reads. A value whose citation does not contain it is kept with flagged = 1 and the reason.
+# extractions and stack_table_rows keep the seed's JSON view (name -> value) in step.
+SCHEMA_V2_CITED_EXTRACTIONS = """
+CREATE TABLE extraction_fields (
+    document_id TEXT NOT NULL REFERENCES documents(id) ON DELETE CASCADE,
+    name TEXT NOT NULL,
+    value TEXT NOT NULL,                  -- JSON
+    confidence REAL NOT NULL CHECK (confidence >= 0 AND confidence <= 1),
+    source_document_id TEXT,
+    source_page INTEGER,
+    source_start INTEGER,
+    source_end INTEGER,
+    source_text TEXT,
+    flagged INTEGER NOT NULL DEFAULT 0,
+    flag_reason TEXT,
+    extraction_id TEXT REFERENCES extractions(id) ON DELETE SET NULL,  -- last snapshot to set it
+    mission_id TEXT REFERENCES missions(id) ON DELETE SET NULL,
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL,
+    PRIMARY KEY (document_id, name)
+);
+
+-- Every change to a field, oldest first: what it was and what it became (JSON field records).
+CREATE TABLE extraction_field_history (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    document_id TEXT NOT NULL REFERENCES documents(id) ON DELETE CASCADE,
+    name TEXT NOT NULL,
+    action TEXT NOT NULL CHECK (action IN ('extracted', 'corrected', 'deleted')),
+    before TEXT,
+    after TEXT,
+    reason TEXT,
+    extraction_id TEXT REFERENCES extractions(id) ON DELETE SET NULL,
+    mission_id TEXT REFERENCES missions(id) ON DELETE SET NULL,
+    created_at TEXT NOT NULL
+);
+CREATE INDEX idx_field_history_document ON extraction_field_history(document_id, name, id);
+
+CREATE TABLE stack_table_cells (
+    table_id TEXT NOT NULL REFERENCES stack_tables(id) ON DELETE CASCADE,
+    document_id TEXT NOT NULL REFERENCES documents(id) ON DELETE CASCADE,
+    column_name TEXT NOT NULL,
+    value TEXT,                           -- JSON
+    confidence REAL CHECK (confidence IS NULL OR (confidence >= 0 AND confidence <= 1)),
+    source_document_id TEXT,
+    source_page INTEGER,
+    source_start INTEGER,
+    source_end INTEGER,
+    source_text TEXT,
+    flagged INTEGER NOT NULL DEFAULT 0,
+    flag_reason TEXT,
+    mission_id TEXT REFERENCES missions(id) ON DELETE SET NULL,
+    updated_at TEXT NOT NULL,
+    PRIMARY KEY (table_id, document_id, column_name)
+);
+CREATE INDEX idx_stack_table_cells_document ON stack_table_cells(document_id);
+"""
+
 # (version, SQL). Append only; versions are consecutive from 1.
 MIGRATIONS: list[tuple[int, str]] = [
     (1, SCHEMA_V1),
+    (2, SCHEMA_V2_CITED_EXTRACTIONS),
 ]
 
 
