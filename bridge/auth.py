@@ -127,7 +127,9 @@ def verify_token(
     except jwt.ExpiredSignatureError:
         raise AuthError("token_expired", "token has expired") from None
     except jwt.ImmatureSignatureError:
-        raise AuthError("token_not_yet_valid", "token is not valid yet (nbf/iat in the future)")
+        raise AuthError(
+            "token_not_yet_valid", "token is not valid yet (nbf/iat in the future)"
+        ) from None
     except jwt.InvalidIssuerError:
         raise AuthError("wrong_issuer", f"token issuer is not {issuer!r}") from None
     except jwt.InvalidAudienceError:
