@@ -43,10 +43,11 @@ from stackdocs.config import BridgeSettings
 
 LOCAL_ISSUER = "stackdocs-local"
 ALGORITHM = "RS256"
-LEEWAY_SECONDS = 30
+LEEWAY_SECONDS = 5  # clock skew allowed on exp/nbf/iat (Clerk's own SDKs use 5 s)
 DEFAULT_TTL_SECONDS = 3600
 MAX_TTL_SECONDS = 30 * 24 * 3600
 MAX_TOKEN_CHARS = 16384
+REFRESH_COOLDOWN = 5.0  # seconds between two JWKS refetches caused by unknown kids
 # A token subject becomes a user id and, hashed, a Sprite name: keep it printable and short.
 MAX_SUBJECT_CHARS = 255
 
@@ -217,10 +218,22 @@ class LocalIssuer:
 
 
 class ClerkKeys:
-    """Clerk's JWKS through :class:`jwt.PyJWKClient` (cached; refetched on an unknown kid)."""
+    """Clerk's JWKS through :class:`jwt.PyJWKClient` (cached; refetched on an unknown kid).
 
-    def __init__(self, jwks_url: str, *, timeout: float = 10) -> None:
-        self._client = jwt.PyJWKClient(jwks_url, cache_keys=True, lifespan=3600, timeout=timeout)
+    An unknown ``kid`` triggers at most one refetch per ``refresh_cooldown`` seconds, so a key
+    rotation is picked up within seconds while a flood of forged kids cannot hammer Clerk.
+    """
+
+    def __init__(
+        self, jwks_url: str, *, timeout: float = 10, refresh_cooldown: float = REFRESH_COOLDOWN
+    ) -> None:
+        self._client = jwt.PyJWKClient(
+            jwks_url,
+            cache_keys=True,
+            lifespan=3600,
+            timeout=timeout,
+            cooldown_duration=refresh_cooldown,
+        )
 
     def public_key(self, kid: str) -> Any:
         try:
