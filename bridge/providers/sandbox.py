@@ -2,8 +2,8 @@
 
 Inside the sandbox a Sprite sees:
 
-- its own workspace, read-write, at ``/workspace`` (and nothing else writable but a ``/tmp``
-  tmpfs);
+- its own workspace, read-write, at ``/workspace`` (and nothing else writable but a bounded
+  ``/tmp`` tmpfs; the sandbox's root is remounted read-only);
 - the system folders (``/usr``, ``/etc``, the ``/bin``-style links), read-only, with the host's
   secrets masked (``/etc/shadow``, ssh host keys, TLS private keys, ...);
 - the code it runs — only the ``stackdocs`` and ``sprite`` packages, never the repository root,
@@ -31,6 +31,7 @@ from pathlib import Path
 from stackdocs import PROJECT_ROOT
 
 WORKSPACE_MOUNT = "/workspace"
+TMP_SIZE_BYTES = 512 * 1024 * 1024  # /tmp is memory: bounded so one Sprite cannot eat the RAM
 SYSTEM_DIRS = ("/usr", "/etc", "/opt")
 SYSTEM_LINKS_OR_DIRS = ("/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32")
 SECRET_FILES = ("/etc/shadow", "/etc/shadow-", "/etc/gshadow", "/etc/gshadow-", "/etc/sudoers")
@@ -108,11 +109,16 @@ def bwrap_argv(bwrap: str, plan: SandboxPlan, command: Sequence[str]) -> list[st
         "/proc",
         "--dev",
         "/dev",
+        "--size",
+        str(TMP_SIZE_BYTES),
         "--tmpfs",
         "/tmp",
         "--bind",
         str(plan.workspace),
         WORKSPACE_MOUNT,
+        # The sandbox's own root (where bwrap made the mount points) is read-only as well.
+        "--remount-ro",
+        "/",
         "--chdir",
         WORKSPACE_MOUNT,
         "--",
