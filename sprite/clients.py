@@ -20,6 +20,7 @@ CLOSE_UNAUTHORIZED = 4401
 CLOSE_TOO_SLOW = 4429
 MAX_QUEUED_FRAMES = 2000
 MAX_QUEUED_BYTES = 32 * 1024 * 1024
+CLOSE_GRACE_SECONDS = 10.0
 
 
 class Socket(Protocol):
@@ -50,6 +51,7 @@ class Client:
         self._wake = asyncio.Event()
         self._closing = False
         self._writer: asyncio.Task[None] | None = None
+        self._close_task: asyncio.Task[None] | None = None
 
     @property
     def closing(self) -> bool:
@@ -66,8 +68,12 @@ class Client:
             len(self._queue) >= self._max_frames
             or self._queued_bytes + len(frame) > self._max_bytes
         ):
-            log.warning("client %s is not reading: disconnecting (%d frames, %d bytes queued)",
-                        self.name, len(self._queue), self._queued_bytes)
+            log.warning(
+                "client %s is not reading: disconnecting (%d frames, %d bytes queued)",
+                self.name,
+                len(self._queue),
+                self._queued_bytes,
+            )
             self._abandon(CLOSE_TOO_SLOW, "client too slow: send queue overflow")
             return False
         self._queue.append(frame)
@@ -82,11 +88,18 @@ class Client:
         self._wake.set()
         if self._writer is not None:
             self._writer.cancel()
-        asyncio.get_running_loop().create_task(self._close(code, reason))
+        self._close_task = asyncio.get_running_loop().create_task(self._close(code, reason))
 
     async def _close(self, code: int, reason: str) -> None:
-        with contextlib.suppress(Exception):
-            await self.socket.close(code, reason)
+        # The close frame goes behind the frames already in the socket's buffers; a client that
+        # never reads them would keep close() waiting forever, so give up and drop the TCP
+        # connection after a while (its buffers are freed with it).
+        try:
+            await asyncio.wait_for(self.socket.close(code, reason), CLOSE_GRACE_SECONDS)
+        except Exception:
+            transport = getattr(self.socket, "transport", None)
+            if transport is not None:
+                transport.abort()
 
     async def _drain(self) -> None:
         try:
@@ -105,12 +118,16 @@ class Client:
             log.debug("writer for %s stopped: %s", self.name, exc)
 
     async def stop(self) -> None:
-        """Stop the writer (the connection is closing)."""
+        """Stop the writer (the connection is closing); let a close we started finish first,
+        so the client hears our close code rather than a generic one."""
         self._closing = True
         if self._writer is not None:
             self._writer.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await self._writer
+        if self._close_task is not None:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self._close_task
 
 
 class Hub:

@@ -223,9 +223,7 @@ class Ingest:
             except (binascii.Error, ValueError):
                 raise UploadRefused("bad_base64", "data is not valid base64") from None
             self._check_size(len(data))
-            partial, digest = await asyncio.to_thread(
-                _write_whole, self.workspace.documents, data
-            )
+            partial, digest = await asyncio.to_thread(_write_whole, self.workspace.documents, data)
             del data
             await self._accept(
                 partial,
@@ -441,9 +439,7 @@ class Ingest:
         text_path = self.workspace.ocr_path(document_id)
         await asyncio.to_thread(atomic_write, text_path, text)
         layout = {
-            "pages": [
-                {"page": p.number, "method": p.method, **p.meta} for p in extracted.pages
-            ]
+            "pages": [{"page": p.number, "method": p.method, **p.meta} for p in extracted.pages]
         }
         await self.storage.save_ocr_result(
             document_id=document_id,

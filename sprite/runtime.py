@@ -36,6 +36,7 @@ class RunningMission:
     ctx: MissionContext
     task: asyncio.Task[None] | None = None
     final_event: str | None = None  # "complete" | "error" once the runner reported one
+    final_content: str = ""
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -45,7 +46,7 @@ class SpriteRuntime:
         workspace: Workspace,
         storage: Storage,
         settings: SpriteSettings,
-        runner_factory: Callable[[SpriteSettings], MissionRunner],
+        runner_factory: Callable[[SpriteSettings], MissionRunner] | None = None,
     ) -> None:
         self.workspace = workspace
         self.storage = storage
@@ -84,10 +85,6 @@ class SpriteRuntime:
         workspace = Workspace(root)
         await asyncio.to_thread(workspace.create)
         storage = await Storage.open(workspace.database)
-        if runner_factory is None:
-            from sprite.agents import create_runner
-
-            runner_factory = create_runner
         runtime = cls(workspace, storage, settings, runner_factory)
         await runtime._reconcile()
         return runtime
@@ -114,8 +111,15 @@ class SpriteRuntime:
         self.ingest.start()
 
     def runner(self) -> MissionRunner:
+        """The agent runner, created on first use: the agent SDK is heavy to import, and a
+        Sprite must answer its first ping quickly."""
         if self._runner is None:
-            self._runner = self._runner_factory(self.settings)
+            factory = self._runner_factory
+            if factory is None:
+                from sprite.agents import create_runner
+
+                factory = create_runner
+            self._runner = factory(self.settings)
         return self._runner
 
     async def shutdown(self) -> None:
@@ -179,7 +183,14 @@ class SpriteRuntime:
             if msg_type == "agent_event":
                 await self.storage.add_mission_event(payload["mission_id"], payload)
                 if payload["event_type"] in ("complete", "error"):
+                    # The mission's row is final before any client hears it is over.
                     running.final_event = payload["event_type"]
+                    running.final_content = payload.get("content", "")
+                    status = (payload.get("meta") or {}).get("status")
+                    if status not in ("cancelled", "interrupted"):
+                        status = "completed" if running.final_event == "complete" else "failed"
+                    error = None if status == "completed" else running.final_content[:2000]
+                    await self.storage.finish_mission(mission_id, status, error or status)
             elif msg_type == "canvas_update":
                 await self.storage.upsert_artifact(
                     artifact_id=payload["artifact_id"],
@@ -250,7 +261,7 @@ class SpriteRuntime:
             else:
                 await self.runner().run(ctx)
             if running.final_event == "error":
-                status, error = "failed", "the mission reported an error"
+                status, error = "failed", running.final_content[:2000] or "the mission failed"
         except asyncio.CancelledError:
             status, error = "interrupted", INTERRUPTED
         except Exception as exc:
@@ -281,7 +292,7 @@ class SpriteRuntime:
     async def _on_mission_cancel(self, client: Client, frame: Frame) -> None:
         mission_id: str = frame.payload.mission_id  # type: ignore[attr-defined]
         running = self.missions.get(mission_id)
-        if running is None:
+        if running is None or running.final_event is not None:
             mission = await self.storage.get_mission(mission_id)
             detail = "unknown mission" if mission is None else f"mission is {mission['status']}"
             client.send(error_frame("not_running", f"cannot cancel: {detail}", id=frame.id))
@@ -340,8 +351,9 @@ class SpriteRuntime:
         }
         reply = encode("canvas_update", payload, id=frame.id)
         if len(reply) > MAX_FRAME_BYTES:
-            reply = encode("canvas_update", {**payload, "data": None, "truncated": True},
-                           id=frame.id)
+            reply = encode(
+                "canvas_update", {**payload, "data": None, "truncated": True}, id=frame.id
+            )
         client.send(reply)
 
     async def _on_stack_create(self, client: Client, frame: Frame) -> None:

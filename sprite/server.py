@@ -112,10 +112,8 @@ class SpriteServer:
             return
         if frame.type == "auth":  # a token refresh on an open socket
             if not token_matches(frame.payload.token, self.settings.token):  # type: ignore[attr-defined]
-                client.send(error_frame("unauthorized", "invalid token", id=frame.id))
                 await client.stop()
-                with contextlib.suppress(ConnectionClosed):
-                    await ws.close(CLOSE_UNAUTHORIZED, "unauthorized")
+                await self._refuse(ws, "invalid token")
             return
         try:
             await self.runtime.handle(client, frame)
@@ -161,5 +159,6 @@ def run(workspace: Path, host: str, port: int, settings: SpriteSettings) -> int:
     logging.basicConfig(
         level=logging.INFO, stream=sys.stderr, format="%(asctime)s %(name)s %(message)s"
     )
+    logging.getLogger("websockets").setLevel(logging.WARNING)  # one line per connection is noise
     asyncio.run(serve_until_stopped(workspace, host, port, settings))
     return 0

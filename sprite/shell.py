@@ -7,8 +7,9 @@ directory, stdout and stderr interleaved in one pipe. Output goes whole to
 (``STACKDOCS_SHELL_TIMEOUT``) and ``mission_cancel`` kill the whole process group.
 
 Terminal artifact ``data``: ``{command, output, exit_code, status: running|exited|timeout|
-cancelled|interrupted, running, truncated, output_bytes, log_path, duration_ms}`` — ``truncated`` means
-``output`` is only the tail; ``artifact_request`` returns the whole log (up to the frame limit).
+cancelled|interrupted, running, truncated, output_bytes, log_path, duration_ms}``;
+``truncated`` means ``output`` is only the tail; ``artifact_request`` returns the whole log (up
+to the frame limit).
 """
 
 from __future__ import annotations
@@ -210,16 +211,35 @@ async def run_shell_mission(ctx: MissionContext, workspace: Workspace) -> None:
         message = (
             f"Timed out after {seconds:g} s (STACKDOCS_SHELL_TIMEOUT); the command was killed."
         )
-        await ctx.emit("agent_event", {"event_type": "error", "content": message,
-                                       "meta": {"artifact_id": artifact_id, "exit_code": code}})
+        await ctx.emit(
+            "agent_event",
+            {
+                "event_type": "error",
+                "content": message,
+                "meta": {"artifact_id": artifact_id, "exit_code": code},
+            },
+        )
     elif code == 0:
-        await ctx.emit("agent_event", {"event_type": "complete", "content": "Exit code 0.",
-                                       "meta": {"artifact_id": artifact_id, "exit_code": 0}})
+        await ctx.emit(
+            "agent_event",
+            {
+                "event_type": "complete",
+                "content": "Exit code 0.",
+                "meta": {"artifact_id": artifact_id, "exit_code": 0},
+            },
+        )
     else:
-        reason = f"Killed by signal {-code}." if code is not None and code < 0 else \
-            f"Exit code {code}."
-        await ctx.emit("agent_event", {"event_type": "error", "content": reason,
-                                       "meta": {"artifact_id": artifact_id, "exit_code": code}})
+        reason = (
+            f"Killed by signal {-code}." if code is not None and code < 0 else f"Exit code {code}."
+        )
+        await ctx.emit(
+            "agent_event",
+            {
+                "event_type": "error",
+                "content": reason,
+                "meta": {"artifact_id": artifact_id, "exit_code": code},
+            },
+        )
 
 
 async def full_terminal_data(

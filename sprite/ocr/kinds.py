@@ -28,9 +28,14 @@ MIME_TYPES = {
 IMAGE_MIME_TYPES = {"png": "image/png", "jpeg": "image/jpeg", "tiff": "image/tiff"}
 
 SUPPORTED = "PDF, PNG, JPEG, TIFF, DOCX, XLSX, CSV, TXT, Markdown"
-_TEXT_SUFFIXES = {".txt": DocumentKind.TEXT, ".text": DocumentKind.TEXT,
-                  ".md": DocumentKind.MARKDOWN, ".markdown": DocumentKind.MARKDOWN,
-                  ".csv": DocumentKind.CSV, ".tsv": DocumentKind.CSV}
+_TEXT_SUFFIXES = {
+    ".txt": DocumentKind.TEXT,
+    ".text": DocumentKind.TEXT,
+    ".md": DocumentKind.MARKDOWN,
+    ".markdown": DocumentKind.MARKDOWN,
+    ".csv": DocumentKind.CSV,
+    ".tsv": DocumentKind.CSV,
+}
 
 
 def image_format(head: bytes) -> str | None:

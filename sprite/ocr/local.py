@@ -48,14 +48,13 @@ class LocalEngine:
 
     async def _image(self, path: Path) -> ExtractedText:
         texts = await tesseract.ocr_file(path)
-        pages = [
-            PageText(i + 1, normalise_text(text), "tesseract") for i, text in enumerate(texts)
-        ]
+        pages = [PageText(i + 1, normalise_text(text), "tesseract") for i, text in enumerate(texts)]
         if not any(p.text.strip() for p in pages):
             # An image without readable text is not an error: keep one empty page.
             pages = pages[:1]
-        return ExtractedText(pages, "local", await tesseract.version(),
-                             {"pages_processed": len(pages)})
+        return ExtractedText(
+            pages, "local", await tesseract.version(), {"pages_processed": len(pages)}
+        )
 
 
 async def convert_office_or_text(path: Path, kind: DocumentKind) -> ExtractedText:

@@ -549,9 +549,7 @@ class Storage:
             )
 
     async def get_artifact(self, artifact_id: str) -> dict[str, Any] | None:
-        row = await self.fetchone(
-            "SELECT * FROM artifacts WHERE artifact_id = ?", (artifact_id,)
-        )
+        row = await self.fetchone("SELECT * FROM artifacts WHERE artifact_id = ?", (artifact_id,))
         if row is not None:
             row["data"] = _unjson(row["data"])
         return row
