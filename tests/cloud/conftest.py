@@ -15,3 +15,19 @@ def fake_sprites(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FakeSprit
     fake.start()
     yield fake
     fake.stop()
+
+
+@pytest.fixture(scope="module")
+def postgres():
+    from tests.cloud.services import running_postgres
+
+    with running_postgres() as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
+def redis_server():
+    from tests.cloud.services import running_redis
+
+    with running_redis() as server:
+        yield server
