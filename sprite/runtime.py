@@ -126,8 +126,11 @@ class SpriteRuntime:
         """Graceful stop: running missions become ``interrupted``, work in flight is finished
         or rolled back atomically, the runner is closed, the database closed last."""
         for running in list(self.missions.values()):
-            running.ctx.cancelled.set()
             running.extra["interrupted"] = True
+            if running.extra.get("kind") == "shell" and running.task is not None:
+                running.task.cancel()  # the shell kills its process group and records it
+            else:
+                running.ctx.cancelled.set()  # runners stop cooperatively
         tasks = [r.task for r in self.missions.values() if r.task is not None]
         if tasks:
             _done, pending = await asyncio.wait(tasks, timeout=5)
@@ -246,13 +249,15 @@ class SpriteRuntime:
                 resume_session_id=resume,
             )
         )
+        running.extra["kind"] = kind
         running.ctx.emit = self._mission_emitter(running, frame.id)
         self.missions[mission_id] = running
         running.task = asyncio.create_task(self._run_mission(running, kind), name=mission_id)
 
     async def _run_mission(self, running: RunningMission, kind: str) -> None:
+        """Run one mission; make sure it ends with exactly one final event and status."""
         ctx = running.ctx
-        status, error = "completed", None
+        failure: str | None = None
         try:
             if kind == "shell":
                 from sprite.shell import run_shell_mission
@@ -260,33 +265,39 @@ class SpriteRuntime:
                 await run_shell_mission(ctx, self.workspace)
             else:
                 await self.runner().run(ctx)
-            if running.final_event == "error":
-                status, error = "failed", running.final_content[:2000] or "the mission failed"
         except asyncio.CancelledError:
-            status, error = "interrupted", INTERRUPTED
+            running.extra["interrupted"] = True  # the Sprite is stopping
         except Exception as exc:
             log.exception("mission %s failed", ctx.mission_id)
-            status, error = "failed", f"{type(exc).__name__}: {exc}"
-            with contextlib.suppress(Exception):
-                await ctx.emit("agent_event", {"event_type": "error", "content": error})
+            failure = f"{type(exc).__name__}: {exc}"
+        try:
+            if running.final_event is not None:
+                return  # the runner ended it; its final event already set the status
+            if running.extra.get("interrupted"):
+                await ctx.emit(
+                    "agent_event",
+                    {
+                        "event_type": "error",
+                        "content": f"Interrupted: {INTERRUPTED}.",
+                        "meta": {"status": "interrupted"},
+                    },
+                )
+            elif ctx.cancelled.is_set():
+                await ctx.emit(
+                    "agent_event",
+                    {
+                        "event_type": "error",
+                        "content": "Mission cancelled.",
+                        "meta": {"status": "cancelled"},
+                    },
+                )
+            elif failure is not None:
+                await ctx.emit("agent_event", {"event_type": "error", "content": failure})
+            else:
+                await self.storage.finish_mission(ctx.mission_id, "completed")
+        except Exception:
+            log.exception("could not record the end of mission %s", ctx.mission_id)
         finally:
-            if ctx.cancelled.is_set():
-                if running.extra.get("interrupted"):
-                    status, error = "interrupted", INTERRUPTED
-                else:
-                    status, error = "cancelled", "cancelled by the user"
-                if running.final_event is None or status == "cancelled":
-                    with contextlib.suppress(Exception):
-                        await ctx.emit(
-                            "agent_event",
-                            {
-                                "event_type": "error",
-                                "content": f"Mission {status}.",
-                                "meta": {"status": status},
-                            },
-                        )
-            with contextlib.suppress(Exception):
-                await self.storage.finish_mission(ctx.mission_id, status, error)
             self.missions.pop(ctx.mission_id, None)
 
     async def _on_mission_cancel(self, client: Client, frame: Frame) -> None:
