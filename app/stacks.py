@@ -1,7 +1,7 @@
 """Stacks: named groups of documents whose extracted fields form a table.
 
 A stack's table is shown on the canvas as a ``table`` artifact with the id
-``stack_table:{table_id}`` (docs/architecture.md, "Artifact data shapes"); opening one that is
+``stack-table-{table_id}`` (docs/architecture.md, "Artifact data shapes"); opening one that is
 not on the canvas yet asks the Sprite for it with ``artifact_request``.
 """
 
@@ -30,7 +30,7 @@ class StackRow(TypedDict):
 
 
 def stack_table_artifact_id(table_id: str) -> str:
-    return f"stack_table:{table_id}"
+    return f"stack-table-{table_id}"
 
 
 def _plural(n: int, word: str) -> str:

@@ -14,8 +14,18 @@ from tests.support.processes import ARTIFACTS, AppServer
 
 @pytest.fixture(scope="session")
 def app_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AppServer]:
-    """The whole product started by `stackdocs run`, shared by the browser tests."""
-    server = AppServer(tmp_path_factory.mktemp("stackdocs-data"))
+    """The whole product started by `stackdocs run`, shared by the browser tests.
+
+    It builds its frontend in its own directory: other test sessions on the machine rebuild the
+    project's `.web` at their start, which would pull the files from under a running server."""
+    work = tmp_path_factory.mktemp("reflex-work")
+    server = AppServer(
+        tmp_path_factory.mktemp("stackdocs-data"),
+        env={
+            "REFLEX_WEB_WORKDIR": str(work / "web"),
+            "REFLEX_STATES_WORKDIR": str(work / "states"),
+        },
+    )
     try:
         server.start()
     except Exception:

@@ -27,9 +27,10 @@ def register(kind: ArtifactKind) -> ArtifactKind:
     _kinds[kind.name] = kind
     for slot in SLOTS:
         class_name = f"{_camel(kind.name)}{_camel(slot)}View"
-        _views[(kind.name, slot)] = type(
-            class_name, (kind.view_state, rx.State), {"__module__": __name__}
-        )
+        view_state = type(class_name, (kind.view_state, rx.State), {"__module__": __name__})
+        # A module attribute, so the state manager can pickle instances by reference.
+        globals()[class_name] = view_state
+        _views[(kind.name, slot)] = view_state
     return kind
 
 

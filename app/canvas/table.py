@@ -362,8 +362,8 @@ _CATEGORIES = ["Services", "Freight", "Legal", "Hardware", "Licences"]
 def _sample_documents() -> dict[str, dict[str, Any]]:
     pages = [
         (
-            f"INVOICE {1000 + p}\nVendor: {_VENDORS[p % 5]}\nDate: 2025-0{p % 9 + 1}-14\n\n"
-            f"Description: {_CATEGORIES[p % 5]} for Q{p % 4 + 1}\n"
+            f"INVOICE {1000 + p}\nVendor: {_VENDORS[(p - 1) % 5]}\nDate: 2025-0{p}-14\n\n"
+            f"Description: {_CATEGORIES[(p - 1) % 5]} for Q{(p - 1) % 4 + 1}\n"
             f"Total due: EUR {1250 + 310 * p:,}.00\nPayment terms: 30 days net."
         )
         for p in range(1, 6)

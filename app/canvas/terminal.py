@@ -76,10 +76,8 @@ def _run(run: Any) -> rx.Component:
     return rx.el.span(
         run["t"],
         class_name=run["c"],
-        style={
-            "color": rx.cond(run["fg"] != "", run["fg"], "inherit"),
-            "background": rx.cond(run["bg"] != "", run["bg"], "transparent"),
-        },
+        # 256/true colours arrive as custom properties, used only by the sd-xfg/sd-xbg classes.
+        style={"--sd-fg": run["fg"], "--sd-bg": run["bg"]},
     )
 
 

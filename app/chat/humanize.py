@@ -64,17 +64,17 @@ def humanize_tool(content: str, meta: dict[str, Any] | None) -> str:
     meta = meta or {}
     if isinstance(meta.get("summary"), str) and meta["summary"].strip():
         return _clip(meta["summary"])
+    if content.strip():
+        return _clip(content)  # the producer knows best (it has the filenames)
     raw_name = meta.get("tool") or meta.get("tool_name") or meta.get("name") or ""
     args = meta.get("input") or meta.get("args") or meta.get("arguments") or {}
     if not isinstance(args, dict):
         args = {}
     if not raw_name:
-        return _clip(content) if content.strip() else "Working"
+        return "Working"
     name = _tool_name(str(raw_name))
     verb, keys = _PHRASES.get(name, (_words(name), ()))
     target = next((args[k] for k in keys if args.get(k) not in (None, "")), None)
-    if target is None and content.strip():
-        return _clip(content)  # the producer's own words beat a bare verb
     return _clip(f"{verb} {_short(target)}" if target is not None else verb)
 
 

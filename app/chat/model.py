@@ -23,6 +23,7 @@ class Block(TypedDict):
     kind: str  # text | tool | user | error | done
     text: str
     artifact: str  # an artifact the step produced ("" if none): clicking opens it
+    tool_id: str  # the tool call a step reports on: its end replaces its start
 
 
 class Mission(TypedDict):
@@ -88,13 +89,23 @@ def add_event(mission: Mission, event: dict[str, Any]) -> None:
             blocks[-1] = _block("text", merged[-MAX_TEXT_CHARS:])
         elif content:
             blocks.append(_block("text", content))
-        if mission["status"] in ("pending", *FINISHED) and meta.get("role") != "user":
+        if mission["status"] == "pending" and meta.get("role") != "user":
             mission["status"] = "running"
     elif kind == "tool":
-        blocks.append(
-            _block("tool", humanize_tool(content, meta), str(meta.get("artifact_id") or ""))
+        tool_id = str(meta.get("tool_use_id") or "")
+        step = _block(
+            "tool", humanize_tool(content, meta), str(meta.get("artifact_id") or ""), tool_id
         )
-        mission["status"] = "running"
+        for index in range(len(blocks) - 1, max(-1, len(blocks) - 60), -1):
+            if tool_id and blocks[index].get("tool_id") == tool_id:
+                if not step["artifact"]:
+                    step["artifact"] = blocks[index]["artifact"]
+                blocks[index] = step  # "Reading x" becomes "Reading x — done"
+                break
+        else:
+            blocks.append(step)
+        if mission["status"] == "pending":
+            mission["status"] = "running"
     elif kind == "complete":
         status = meta.get("status") if meta.get("status") in FINISHED else "completed"
         mission["status"] = status
@@ -106,8 +117,8 @@ def add_event(mission: Mission, event: dict[str, Any]) -> None:
         del blocks[: len(blocks) - MAX_BLOCKS]
 
 
-def _block(kind: str, text: str, artifact: str = "") -> Block:
-    return {"kind": kind, "text": text, "artifact": artifact}
+def _block(kind: str, text: str, artifact: str = "", tool_id: str = "") -> Block:
+    return {"kind": kind, "text": text, "artifact": artifact, "tool_id": tool_id}
 
 
 def _ending(status: str, content: str, meta: dict[str, Any]) -> str:
@@ -121,6 +132,8 @@ def _ending(status: str, content: str, meta: dict[str, Any]) -> str:
     )
     if isinstance(seconds, int | float):
         parts.append(f"{seconds:.1f} s" if seconds < 60 else f"{seconds / 60:.1f} min")
+    if isinstance(meta.get("tools"), int) and meta["tools"]:
+        parts.append(f"{meta['tools']} step{'' if meta['tools'] == 1 else 's'}")
     if isinstance(meta.get("cost_usd"), int | float):
         parts.append(f"${meta['cost_usd']:.3f}")
     summary = " · ".join(parts)
