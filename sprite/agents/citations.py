@@ -211,10 +211,25 @@ def find_value(value: Any, text: str) -> tuple[int, int] | None:
     needle = fold(str(value) if not isinstance(value, bool) else ("yes" if value else "no"))
     if not needle:
         return None
-    at = folded.find(needle)
+    at = _find_whole(folded, needle)
     if at < 0:
         return None
     return index[at], index[at + len(needle) - 1] + 1
+
+
+def _find_whole(haystack: str, needle: str) -> int:
+    """The first occurrence of ``needle`` not glued to letters or digits on either side (so
+    "202" is not found inside "2024"), or -1."""
+    at = haystack.find(needle)
+    while at >= 0:
+        before = haystack[at - 1] if at > 0 else " "
+        after = haystack[at + len(needle)] if at + len(needle) < len(haystack) else " "
+        glued_before = needle[0].isalnum() and before.isalnum()
+        glued_after = needle[-1].isalnum() and after.isalnum()
+        if not glued_before and not glued_after:
+            return at
+        at = haystack.find(needle, at + 1)
+    return -1
 
 
 def locate_quote(page_text: str, quote: str) -> tuple[int, int] | None:

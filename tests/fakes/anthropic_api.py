@@ -454,7 +454,7 @@ class FakeAnthropicAPI:
         self._lock = threading.Lock()
         self._server: uvicorn.Server | None = None
         self._thread: threading.Thread | None = None
-        self._stopping: asyncio.Event | None = None
+        self._released: asyncio.Event | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
 
     # -- scripting
@@ -470,6 +470,11 @@ class FakeAnthropicAPI:
             self.requests.clear()
             self.unmatched.clear()
         return self
+
+    def release_hangs(self) -> None:
+        """End every request held by a :class:`Hang` (now and later) with a 504."""
+        if self._loop is not None and self._released is not None:
+            self._loop.call_soon_threadsafe(self._released.set)
 
     def message_requests(self) -> list[RecordedRequest]:
         return [r for r in self.requests if r.path.rstrip("/") == "/v1/messages"]
@@ -597,15 +602,15 @@ class FakeAnthropicAPI:
         return StreamingResponse(send(), media_type="text/event-stream", headers=headers)
 
     async def _hang(self, reply: Hang, request: Request, headers: dict[str, str]) -> Response:
-        assert self._stopping is not None
-        stopping = self._stopping
+        assert self._released is not None
+        released = self._released
 
         async def wait_until_gone() -> None:
-            while not stopping.is_set():
+            while not released.is_set():
                 if await request.is_disconnected():
                     return
                 try:
-                    await asyncio.wait_for(stopping.wait(), 0.2)
+                    await asyncio.wait_for(released.wait(), 0.2)
                 except TimeoutError:
                     pass
 
@@ -668,7 +673,7 @@ class FakeAnthropicAPI:
             loop = asyncio.new_event_loop()
             self._loop = loop
             asyncio.set_event_loop(loop)
-            self._stopping = asyncio.Event()
+            self._released = asyncio.Event()
 
             async def main() -> None:
                 assert self._server is not None
@@ -690,8 +695,8 @@ class FakeAnthropicAPI:
     def stop(self) -> None:
         if self._server is None:
             return
-        if self._loop is not None and self._stopping is not None:
-            self._loop.call_soon_threadsafe(self._stopping.set)
+        if self._loop is not None and self._released is not None:
+            self._loop.call_soon_threadsafe(self._released.set)
         self._server.should_exit = True
         if self._thread is not None:
             self._thread.join(10)
