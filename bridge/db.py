@@ -9,8 +9,11 @@ network. The schema comes from the Alembic revisions in ``bridge/migrations`` (a
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import fcntl
 import functools
-from collections.abc import Callable
+import os
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
@@ -34,6 +37,7 @@ USAGE_COUNTERS = (
     "mistral_pages",
 )
 T = TypeVar("T")
+MIGRATION_LOCK_KEY = 5_100_607_312  # the pg_advisory_xact_lock id of schema migrations
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,9 +118,31 @@ class PlatformDB:
     def migrate_sync(self) -> None:
         config = Config()
         config.set_main_option("script_location", str(MIGRATIONS_DIR))
-        with self.engine.begin() as connection:
+        # Every backend worker migrates at start-up (several start at once with Redis): one at
+        # a time, or two would both create the tables of a fresh database.
+        with self._migration_lock(), self.engine.begin() as connection:
+            if connection.dialect.name == "postgresql":
+                # Held until this transaction ends; the next worker then finds head and no-ops.
+                connection.execute(
+                    sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK_KEY}
+                )
             config.attributes["connection"] = connection
             command.upgrade(config, "head")
+
+    @contextlib.contextmanager
+    def _migration_lock(self) -> Iterator[None]:
+        """For SQLite (workers on one machine): an flock beside the database file."""
+        sqlite = self.engine.dialect.name == "sqlite"
+        path = sa.make_url(self.engine.url).database if sqlite else None
+        if not path or path == ":memory:":
+            yield
+            return
+        fd = os.open(f"{path}.migrate.lock", os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            yield
+        finally:
+            os.close(fd)
 
     async def migrate(self) -> None:
         await self._run(self.migrate_sync)

@@ -32,6 +32,7 @@ def create_provider(settings: BridgeSettings) -> SpriteProvider:
                 "STACKDOCS_SPRITE_PROVIDER=sprites: the Sprites.dev provider is not installed yet",
             ) from None
         return SpritesProvider(settings)
-    from bridge.providers.local import LocalProvider
+    # The local provider, shared safely between the backend's workers (several with Redis).
+    from bridge.providers.local_shared import SharedLocalProvider
 
-    return LocalProvider.from_settings(settings)
+    return SharedLocalProvider.from_settings(settings)
