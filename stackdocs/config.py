@@ -73,6 +73,15 @@ def _redis_url(env: Mapping[str, str]) -> str | None:
     return raw
 
 
+def _flag(env: Mapping[str, str], name: str) -> bool:
+    raw = env.get(name, "").strip().lower()
+    if raw in ("", "0", "false", "no", "off"):
+        return False
+    if raw in ("1", "true", "yes", "on"):
+        return True
+    raise ConfigError(name, f"got {raw!r}, expected 1 or 0")
+
+
 def _port(env: Mapping[str, str], name: str, default: int) -> int:
     return int(_number(env, name, default, minimum=1, maximum=65535))
 
@@ -102,6 +111,8 @@ class BridgeSettings:
     ocr: str
     model: str | None
     max_upload_mb: float
+    # `stackdocs demo` signs the presenter in as this user straight away (local auth only).
+    demo_user: str | None = None
 
     @property
     def model_configured(self) -> bool:
@@ -139,6 +150,10 @@ class BridgeSettings:
             env, "STACKDOCS_OCR", ("local", "mistral"), "mistral" if mistral_key else "local"
         )
 
+        demo_user = _optional(env, "STACKDOCS_DEMO_USER")
+        if demo_user and auth != "local":
+            raise ConfigError("STACKDOCS_DEMO_USER", "only with STACKDOCS_AUTH=local")
+
         database_url = (
             _optional(env, "DATABASE_URL") or f"sqlite:///{(data_dir / 'platform.db').resolve()}"
         )
@@ -173,6 +188,7 @@ class BridgeSettings:
             max_upload_mb=_number(
                 env, "STACKDOCS_MAX_UPLOAD_MB", 100, minimum=0.001, maximum=10240
             ),
+            demo_user=demo_user,
         )
 
 
@@ -191,6 +207,9 @@ class SpriteSettings:
     # How long the agents wait on the model for one request (headers, or a silent stream) before
     # the mission fails with a clear error. Self-hosted models on small machines need more.
     model_timeout_seconds: float = 600.0
+    # Without a model, run the demo's seed missions with the deterministic demo extractor
+    # (sprite/demo_extractor.py); set only while `stackdocs demo` seeds its workspace.
+    demo_extractor: bool = False
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> SpriteSettings:
@@ -214,6 +233,7 @@ class SpriteSettings:
             model_timeout_seconds=_number(
                 env, "STACKDOCS_MODEL_TIMEOUT", 600, minimum=1, maximum=86400
             ),
+            demo_extractor=_flag(env, "STACKDOCS_DEMO_EXTRACTOR"),
         )
 
 

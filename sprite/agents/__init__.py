@@ -53,6 +53,10 @@ class UnavailableRunner(ExtractionReads):
 
 def create_runner(settings: SpriteSettings) -> MissionRunner:
     if not settings.anthropic_base_url:
+        if settings.demo_extractor:
+            from sprite.demo_extractor import DemoExtractorRunner
+
+            return DemoExtractorRunner(settings)
         return UnavailableRunner(NO_MODEL)
     if not settings.proxy_token:
         return UnavailableRunner(NO_PROXY_TOKEN)
