@@ -103,13 +103,15 @@ class CrewRunner(ExtractionReads):
 
     # -- sessions ----------------------------------------------------------------------------
 
-    async def _start_session(self, ctx: MissionContext, thread_id: str) -> LiveSession:
+    async def _start_session(
+        self, ctx: MissionContext, thread_id: str, resume: str | None
+    ) -> LiveSession:
         await asyncio.to_thread(crew.prepare_dirs, ctx.workspace)
         scope = MissionScope(
             storage=ctx.storage,
             workspace=ctx.workspace,
             model=self.settings.model or "default",
-            session_id=ctx.resume_session_id,
+            session_id=resume,
         )
         server = build_server(
             [
@@ -123,7 +125,7 @@ class CrewRunner(ExtractionReads):
             self.settings,
             ctx.workspace,
             server,
-            resume=ctx.resume_session_id,
+            resume=resume,
             stderr=lambda line: log.debug("cli: %s", line.rstrip()),
         )
         options.verbatim_prompts = True  # a mission text is delivered as typed: no /commands
@@ -131,7 +133,7 @@ class CrewRunner(ExtractionReads):
         client = ClaudeSDKClient(options)
         await client.connect()
         self.clients_started += 1
-        live = LiveSession(thread_id, scope, client, session_id=ctx.resume_session_id)
+        live = LiveSession(thread_id, scope, client, session_id=resume)
         self.sessions[thread_id] = live
         self._ensure_reaper()
         return live
@@ -184,11 +186,8 @@ class CrewRunner(ExtractionReads):
                 await self._discard(live)  # the thread moved on (e.g. a restored checkpoint)
                 live = None
             if live is None:
-                try:
-                    live = await self._start_session(ctx, thread_id)
-                except Exception as exc:
-                    log.exception("could not start the agents for mission %s", ctx.mission_id)
-                    await self._error(ctx, f"The agents could not start: {exc}", kind="runtime")
+                live = await self._open_session(ctx, thread_id)
+                if live is None:
                     return
             live.busy = True
             try:
@@ -199,6 +198,34 @@ class CrewRunner(ExtractionReads):
                 live.scope.unbind()
                 if self._closed:
                     await self._discard(live)
+
+    async def _open_session(self, ctx: MissionContext, thread_id: str) -> LiveSession | None:
+        """Start the thread's CLI, resuming its SDK session; if that session is gone (e.g. the
+        workspace was restored from an older checkpoint), say so and start a fresh one."""
+        resume = ctx.resume_session_id
+        try:
+            return await self._start_session(ctx, thread_id, resume)
+        except Exception as exc:
+            if resume is None or "No conversation found" not in str(exc):
+                log.exception("could not start the agents for mission %s", ctx.mission_id)
+                await self._error(ctx, f"The agents could not start: {exc}", kind="runtime")
+                return None
+        log.warning("session %s of thread %s is gone; starting a new one", resume, thread_id)
+        await ctx.emit(
+            "agent_event",
+            {
+                "event_type": "text",
+                "content": "(The earlier conversation of this thread could not be found, so"
+                " the agents start afresh; saved extractions are unaffected.)\n\n",
+                "meta": {"agent": "system", "notice": "session_not_found"},
+            },
+        )
+        try:
+            return await self._start_session(ctx, thread_id, None)
+        except Exception as exc:
+            log.exception("could not start the agents for mission %s", ctx.mission_id)
+            await self._error(ctx, f"The agents could not start: {exc}", kind="runtime")
+            return None
 
     def _prompt(self, ctx: MissionContext, filenames: dict[str, str]) -> str:
         if not filenames:

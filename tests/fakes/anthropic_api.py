@@ -23,6 +23,7 @@ import asyncio
 import itertools
 import json
 import threading
+import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -51,6 +52,8 @@ class RecordedRequest:
     headers: dict[str, str]  # lower-cased names
     body: dict[str, Any] | None
     matched_rule: str | None = None
+    received_at: float = field(default_factory=time.monotonic)  # for benches: arrival …
+    answered_at: float | None = None  # … and when the last byte of the answer was sent
 
     @property
     def messages(self) -> list[dict[str, Any]]:
@@ -517,11 +520,23 @@ class FakeAnthropicAPI:
             reply = text_reply("[fake model] no scripted rule matched this request.")
         model = body.get("model") or self.model
         return await self._answer(
-            reply, body, model, stream=bool(body.get("stream")), request=request
+            reply,
+            body,
+            model,
+            stream=bool(body.get("stream")),
+            request=request,
+            recorded=recorded,
         )
 
     async def _answer(
-        self, reply: Reply, body: dict[str, Any], model: str, *, stream: bool, request: Request
+        self,
+        reply: Reply,
+        body: dict[str, Any],
+        model: str,
+        *,
+        stream: bool,
+        request: Request,
+        recorded: RecordedRequest,
     ) -> Response:
         headers = {"request-id": f"req_fake_{len(self.requests):06d}"}
         if isinstance(reply, HttpError):
@@ -563,6 +578,7 @@ class FakeAnthropicAPI:
         async def send() -> Any:
             for event in events:
                 yield event
+            recorded.answered_at = time.monotonic()
 
         return StreamingResponse(send(), media_type="text/event-stream", headers=headers)
 

@@ -34,6 +34,7 @@ FAILURES = {
     "overloaded mid-stream": (StreamError(), ["Overloaded"]),
     "malformed stream": (Malformed("garbage"), ["JSON"]),
     "truncated stream": (Malformed("truncated"), ["Stream ended"]),
+    "not an event stream": (Malformed("not_sse"), ["Stream ended"]),
 }
 
 

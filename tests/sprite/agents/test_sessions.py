@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import shutil
 from pathlib import Path
 
 from sprite.agents.tools import qualified
@@ -163,3 +164,27 @@ async def test_the_coder_runs_code_in_the_workspace_without_the_sprites_secrets(
         assert f"- {name}: " in body, name
     assert "- general-purpose:" not in body and "- Explore:" not in body
     assert mission_id
+
+
+async def test_a_thread_whose_session_is_gone_starts_afresh_and_says_so(
+    tmp_path: Path, fake: FakeAnthropicAPI, proxy: Proxy
+) -> None:
+    fake.add(*answers(("Remember 7", "Noted."), ("Which number?", "I do not know.")))
+    workspace = tmp_path / "ws"
+    settings = sprite_settings(proxy.base_url, proxy.token)
+    async with (
+        in_process_sprite(workspace, settings, Runners()) as sprite,
+        sprite.client() as client,
+    ):
+        first_id, first = await client.mission("Remember 7")
+    # As after restoring a checkpoint taken before this thread's session was written.
+    shutil.rmtree(workspace / ".agents" / "home" / ".claude" / "projects")
+    async with (
+        in_process_sprite(workspace, settings, Runners()) as sprite,
+        sprite.client() as client,
+    ):
+        _, again = await client.mission("Which number?", mission_id=first_id)
+    assert again[0]["meta"]["notice"] == "session_not_found"
+    assert "could not be found" in again[0]["content"]
+    assert again[-1]["event_type"] == "complete"
+    assert again[-1]["meta"]["session_id"] != first[-1]["meta"]["session_id"]
