@@ -3,6 +3,7 @@
 import reflex as rx
 
 from app.canvas.gallery import GalleryState, gallery_page
+from app.clerk_signin import clerk_session
 from app.layout import workspace_shell
 from app.signin import sign_in_card, splash
 from app.state import SessionState
@@ -11,10 +12,13 @@ from bridge.routes import install as install_bridge
 
 
 def index() -> rx.Component:
-    return rx.cond(
-        SessionState.checked,
-        rx.cond(SessionState.signed_in, workspace_shell(), sign_in_card()),
-        splash(),
+    return rx.fragment(
+        rx.cond(
+            SessionState.checked,
+            rx.cond(SessionState.signed_in, workspace_shell(), sign_in_card()),
+            splash(),
+        ),
+        clerk_session(),  # Clerk mode only: ClerkJS sign-in and the 50 s token refresh
     )
 
 

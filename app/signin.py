@@ -5,6 +5,7 @@ from __future__ import annotations
 import reflex as rx
 
 from app.chrome import brand, theme_toggle
+from app.clerk_signin import clerk_sign_in
 from app.state import SessionState
 
 
@@ -65,12 +66,7 @@ def sign_in_card() -> rx.Component:
                     rx.cond(
                         SessionState.local_auth,
                         _local_form(),
-                        rx.callout(
-                            "This deployment signs in with Clerk. Open it from your "
-                            "organisation's sign-in link.",
-                            icon="info",
-                            variant="surface",
-                        ),
+                        clerk_sign_in(),
                     ),
                     rx.text(
                         "Local mode: any name creates that user's workspace on first use.",

@@ -23,6 +23,7 @@ import threading
 import time
 import uuid
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import jwt
@@ -124,23 +125,70 @@ FAKE_CLERK_JS = r"""
 """
 
 
+def self_signed_certificate(directory: Path) -> tuple[Path, Path]:
+    """A throwaway certificate for 127.0.0.1 (browsers in tests ignore certificate errors)."""
+    import datetime
+    import ipaddress
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.x509.oid import NameOID
+
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
+    now = datetime.datetime.now(datetime.UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=5))
+        .not_valid_after(now + datetime.timedelta(days=1))
+        .add_extension(
+            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
+            critical=False,
+        )
+        .sign(key, hashes.SHA256())
+    )
+    cert_path, key_path = directory / "clerk-cert.pem", directory / "clerk-key.pem"
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    return cert_path, key_path
+
+
 class FakeClerk:
-    def __init__(self) -> None:
+    """``tls_dir`` given: the Frontend API (ClerkJS, client endpoints, and so ``iss``) is also
+    served over HTTPS, as Clerk's is, with a self-signed certificate; the JWKS stays on plain
+    HTTP for the bridge."""
+
+    def __init__(self, tls_dir: Path | None = None) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
+        self.tls_dir = tls_dir
+        self.tls_port = free_port() if tls_dir else None
         self.keys: list[SigningKey] = [SigningKey.new()]
         self.jwks_requests = 0
         self.sessions: dict[str, str] = {}  # sid -> user id
         self.users: dict[str, str] = {}  # identifier -> user id
-        self._server: uvicorn.Server | None = None
-        self._thread: threading.Thread | None = None
+        self._servers: list[tuple[uvicorn.Server, threading.Thread]] = []
 
     # ------------------------------------------------------------------ Clerk's shape
 
     @property
+    def frontend_url(self) -> str:
+        return f"https://127.0.0.1:{self.tls_port}" if self.tls_port else self.url
+
+    @property
     def issuer(self) -> str:
         """The Frontend API URL: the ``iss`` of every session token."""
-        return self.url
+        return self.frontend_url
 
     @property
     def jwks_url(self) -> str:
@@ -148,7 +196,7 @@ class FakeClerk:
 
     @property
     def publishable_key(self) -> str:
-        return publishable_key(f"127.0.0.1:{self.port}")
+        return publishable_key(f"127.0.0.1:{self.tls_port or self.port}")
 
     @property
     def signing_key(self) -> SigningKey:
@@ -241,24 +289,42 @@ class FakeClerk:
         )
 
     def start(self) -> FakeClerk:
-        config = uvicorn.Config(
-            self._app(), host="127.0.0.1", port=self.port, log_level="warning", lifespan="off"
-        )
-        self._server = uvicorn.Server(config)
-        self._thread = threading.Thread(target=self._server.run, daemon=True)
-        self._thread.start()
-        deadline = time.monotonic() + 10
-        while not self._server.started:
-            if time.monotonic() > deadline:
-                raise TimeoutError("fake Clerk did not start")
-            time.sleep(0.01)
+        app = self._app()
+        configs = [
+            uvicorn.Config(
+                app, host="127.0.0.1", port=self.port, log_level="warning", lifespan="off"
+            )
+        ]
+        if self.tls_dir is not None and self.tls_port is not None:
+            cert, key = self_signed_certificate(self.tls_dir)
+            configs.append(
+                uvicorn.Config(
+                    app,
+                    host="127.0.0.1",
+                    port=self.tls_port,
+                    log_level="warning",
+                    lifespan="off",
+                    ssl_certfile=str(cert),
+                    ssl_keyfile=str(key),
+                )
+            )
+        for config in configs:
+            server = uvicorn.Server(config)
+            thread = threading.Thread(target=server.run, daemon=True)
+            thread.start()
+            self._servers.append((server, thread))
+            deadline = time.monotonic() + 10
+            while not server.started:
+                if time.monotonic() > deadline:
+                    raise TimeoutError("fake Clerk did not start")
+                time.sleep(0.01)
         return self
 
     def stop(self) -> None:
-        if self._server is not None:
-            self._server.should_exit = True
-        if self._thread is not None:
-            self._thread.join(timeout=10)
+        for server, _thread in self._servers:
+            server.should_exit = True
+        for _server, thread in self._servers:
+            thread.join(timeout=10)
 
     def __enter__(self) -> FakeClerk:
         return self.start()
