@@ -312,3 +312,27 @@ async def test_checkpoints_create_list_restore(fake_sprites: FakeSprites, client
 
     unknown = list(await sprite.restore_checkpoint("v99"))  # still 200, error in the stream
     assert [m.type for m in unknown] == ["error"] and "v99" in unknown[0].error
+
+
+async def test_tcp_proxy_reaches_a_port_inside_the_sprite(fake_sprites: FakeSprites) -> None:
+    name = unique("tcp")
+    with api(fake_sprites) as http:
+        http.post("/v1/sprites", json={"name": name})
+        http.put(
+            f"/v1/sprites/{name}/services/echo",
+            json={
+                "cmd": "/bin/sh",
+                "args": ["-c", 'exec python3 -m http.server "$PORT"'],
+                "http_port": 8080,
+            },
+        )
+    url = fake_sprites.url.replace("http", "ws") + f"/v1/sprites/{name}/proxy"
+    auth = {"Authorization": f"Bearer {fake_sprites.token}"}
+    async with websockets.connect(url, additional_headers=auth) as ws:
+        await ws.send(json.dumps({"host": "localhost", "port": 8080}))
+        assert json.loads(await ws.recv())["status"] == "connected"
+        await ws.send(b"GET / HTTP/1.0\r\n\r\n")
+        reply = b""
+        async for chunk in ws:
+            reply += chunk
+    assert reply.startswith(b"HTTP/1.0 200")
