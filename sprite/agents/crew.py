@@ -88,7 +88,7 @@ def cli_environment(settings: SpriteSettings, workspace: Path) -> dict[str, str]
     """The CLI's environment, merged by the SDK over the Sprite's own."""
     base = agent_dir(workspace)
     timeout_ms = str(int(settings.model_timeout_seconds * 1000))
-    return {
+    env = {
         "ANTHROPIC_BASE_URL": settings.anthropic_base_url or "",
         "ANTHROPIC_API_KEY": settings.proxy_token or "",  # the per-sprite token, not a key
         "ANTHROPIC_AUTH_TOKEN": "",
@@ -112,6 +112,20 @@ def cli_environment(settings: SpriteSettings, workspace: Path) -> dict[str, str]
         # The Sprite's socket token is not for the agents' shells.
         "SPRITE_TOKEN": "",
     }
+    if settings.model:
+        # Every request names the configured model — the CLI otherwise picks other (vendor)
+        # model names for specialists and small background tasks, which a self-hosted
+        # server would not know.
+        for name in (
+            "ANTHROPIC_MODEL",
+            "ANTHROPIC_DEFAULT_OPUS_MODEL",
+            "ANTHROPIC_DEFAULT_SONNET_MODEL",
+            "ANTHROPIC_DEFAULT_HAIKU_MODEL",
+            "ANTHROPIC_SMALL_FAST_MODEL",
+            "CLAUDE_CODE_SUBAGENT_MODEL",
+        ):
+            env[name] = settings.model
+    return env
 
 
 def prepare_dirs(workspace: Path) -> None:

@@ -54,6 +54,8 @@ ERROR_HINTS = {
     "billing_error": "The upstream account cannot be billed (check ANTHROPIC_API_KEY's account).",
     "invalid_request": "The model endpoint refused the request (is STACKDOCS_MODEL a model it"
     " serves?).",
+    "model_not_found": "Set STACKDOCS_MODEL on the bridge to a model that the upstream"
+    " (ANTHROPIC_UPSTREAM_URL) serves.",
 }
 
 

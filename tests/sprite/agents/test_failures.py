@@ -12,6 +12,7 @@ import pytest
 from tests.fakes.anthropic_api import (
     FakeAnthropicAPI,
     Hang,
+    HttpError,
     Malformed,
     StreamError,
     after_tool,
@@ -35,6 +36,7 @@ FAILURES = {
     "malformed stream": (Malformed("garbage"), ["JSON"]),
     "truncated stream": (Malformed("truncated"), ["Stream ended"]),
     "not an event stream": (Malformed("not_sse"), ["Stream ended"]),
+    "unknown model": (HttpError(404, "not_found_error", "model: nope"), ["STACKDOCS_MODEL"]),
 }
 
 

@@ -188,3 +188,35 @@ async def test_a_thread_whose_session_is_gone_starts_afresh_and_says_so(
     assert "could not be found" in again[0]["content"]
     assert again[-1]["event_type"] == "complete"
     assert again[-1]["meta"]["session_id"] != first[-1]["meta"]["session_id"]
+
+
+async def test_with_a_model_configured_every_request_names_it(
+    tmp_path: Path, fake: FakeAnthropicAPI, proxy: Proxy
+) -> None:
+    """A self-hosted server serves the models it has: no request may name another one."""
+    fake.add(
+        rule(
+            user_says("Summarise the workspace"),
+            tool_reply(
+                "Agent",
+                {
+                    "subagent_type": "researcher",
+                    "description": "look",
+                    "prompt": "Look at the documents",
+                },
+            ),
+        ),
+        rule(user_says("Look at the documents"), tool_reply(qualified("list_documents"), {})),
+        rule(after_tool("list_documents"), text_reply("There are no documents.")),
+        rule(after_tool("Agent"), text_reply("The workspace is empty.")),
+    )
+    settings = sprite_settings(proxy.base_url, proxy.token, model="local-qwen3")
+    async with (
+        in_process_sprite(tmp_path / "ws", settings, Runners()) as sprite,
+        sprite.client() as client,
+    ):
+        _, events = await client.mission("Summarise the workspace")
+    assert events[-1]["event_type"] == "complete", events[-1]
+    models = {r.body["model"] for r in fake.message_requests()}
+    assert models == {"local-qwen3"}
+    assert len(fake.message_requests()) == 4
