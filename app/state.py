@@ -39,6 +39,8 @@ def valid_name(name: str) -> str | None:
 
 class SessionState(rx.State):
     token: str = rx.LocalStorage("", name="stackdocs_token")
+    # "1" once this browser signed out: `stackdocs demo` then stops signing it in by itself.
+    signed_out: str = rx.LocalStorage("", name="stackdocs_signed_out")
     user: str = ""
     email: str = ""
     checked: bool = False  # the stored token has been looked at on this page load
@@ -82,6 +84,7 @@ class SessionState(rx.State):
             self.signing_in = False
             return None
         self.token = token
+        self.signed_out = ""
         self._accept(claims)
         self.signing_in = False
         return WorkspaceState.pump
@@ -93,12 +96,13 @@ class SessionState(rx.State):
         workspace = await self.get_state(WorkspaceState)
         await workspace._disconnect()
         self._forget()
+        self.signed_out = "1"
         return rx.redirect("/")
 
     async def _check(self) -> bool:
         """Verify the stored token on page load (refreshing it if due); False if signed out."""
         self.checked = True
-        if not self.token:
+        if not self.token and not self._sign_in_demo_presenter():
             self._forget()
             return False
         try:
@@ -109,6 +113,20 @@ class SessionState(rx.State):
                 self.problem = "Your session expired: sign in again."
             return False
         self._accept(claims)
+        return True
+
+    def _sign_in_demo_presenter(self) -> bool:
+        """``stackdocs demo`` (STACKDOCS_DEMO_USER): a browser that never signed out is
+        signed in as the demo user straight away, so the presenter lands in the workspace."""
+        if self.signed_out:
+            return False
+        try:
+            demo_user = bridge().settings.demo_user
+            if not demo_user:
+                return False
+            self.token = bridge().mint_local_token(demo_user, ttl=TOKEN_TTL_SECONDS)
+        except Exception:  # the bridge not started yet, or not in local auth mode
+            return False
         return True
 
     def _accept(self, claims: Any) -> None:

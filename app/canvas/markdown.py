@@ -22,6 +22,12 @@ def parse_markdown(data: Any) -> str:
     return data
 
 
+def safe_markdown(text: Any) -> rx.Component:
+    """Markdown from agents and documents: no raw HTML (it could carry active content) and no
+    TeX (``$1,250 … $300`` is money, not math)."""
+    return rx.markdown(text, use_math=False, use_katex=False, use_raw=False)
+
+
 class MarkdownView(ArtifactView, mixin=True):
     text: str = ""
 
@@ -36,7 +42,7 @@ class MarkdownView(ArtifactView, mixin=True):
 def render(S: Any) -> rx.Component:
     return with_problem(
         S,
-        rx.box(rx.markdown(S.text), class_name="sd-prose", width="100%", max_width="860px"),
+        rx.box(safe_markdown(S.text), class_name="sd-prose", width="100%", max_width="860px"),
     )
 
 

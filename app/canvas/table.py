@@ -22,7 +22,8 @@ PAGE_SIZES = ["25", "50", "100", "200"]
 
 class TableView(ArtifactView, mixin=True):
     columns: list[dict[str, str]] = []  # {"label", "align": left|right, "sort": ""|asc|desc}
-    page_rows: list[list[dict[str, str]]] = []  # cells {"t": text, "c": "row:col" if cited}
+    # cells {"t": text, "c": "row:col" if cited, "f": why it is flagged ("" if not)}
+    page_rows: list[list[dict[str, str]]] = []
     page: int = 0
     page_size: int = 50
     page_count: int = 1
@@ -92,6 +93,7 @@ class TableView(ArtifactView, mixin=True):
                 {
                     "t": tabular.display(value),
                     "c": f"{r}:{c}" if f"{r}:{c}" in table.sources else "",
+                    "f": table.flags.get(f"{r}:{c}", ""),
                 }
                 for c, value in enumerate(table.values[r])
             ]
@@ -192,9 +194,23 @@ def _cell(S: Any, cell: Any, col_index: Any) -> rx.Component:
             ),
             rx.text(cell["t"], as_="span"),
         ),
+        rx.cond(
+            cell["f"] != "",
+            rx.tooltip(
+                rx.icon(
+                    "triangle-alert",
+                    size=12,
+                    color=rx.color("amber", 10),
+                    margin_left="4px",
+                    aria_label="Flagged: " + cell["f"],
+                ),
+                content=cell["f"],
+            ),
+        ),
         text_align=align,
         white_space="nowrap",
         max_width="420px",
+        class_name=rx.cond(cell["f"] != "", "sd-flagged", ""),
         overflow="hidden",
         text_overflow="ellipsis",
     )

@@ -8,7 +8,8 @@ Wire shape (``data`` of a ``table`` artifact; see docs/architecture.md "Artifact
      "rows": [["Acme", 120.5], ...] | [{"Vendor": "Acme", "Total": 120.5}, ...]}
 
 A cell is a scalar (string, number, boolean, null) or a cited value
-``{"value": scalar, "source": {"document_id", "page", "start", "end"}}``.
+``{"value": scalar, "source": {"document_id", "page", "start", "end"}, "flagged"?: bool,
+"flag_reason"?: str}``.
 """
 
 from __future__ import annotations
@@ -41,6 +42,8 @@ class Table:
     values: list[list[Any]]  # scalars, one list per row, aligned with columns
     # Citations, sparse: "row:col" -> {"document_id", "page", "start", "end"}
     sources: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # Values flagged for review, sparse: "row:col" -> the reason
+    flags: dict[str, str] = field(default_factory=dict)
 
     @property
     def row_count(self) -> int:
@@ -110,6 +113,7 @@ def parse_table(data: Any) -> Table:
     width = len(cols)
     values: list[list[Any]] = []
     sources: dict[str, dict[str, Any]] = {}
+    flags: dict[str, str] = {}
     for r, row in enumerate(rows):
         if isinstance(row, dict):
             cells = [row.get(key) for key, _ in cols]
@@ -122,6 +126,8 @@ def parse_table(data: Any) -> Table:
             if isinstance(cell, dict) and "value" in cell:
                 if src := _source(cell.get("source")):
                     sources[f"{r}:{c}"] = src
+                if cell.get("flagged"):
+                    flags[f"{r}:{c}"] = str(cell.get("flag_reason") or "flagged for review")
                 cell = cell["value"]
             out_row.append(_scalar(cell))
         values.append(out_row)
@@ -129,7 +135,7 @@ def parse_table(data: Any) -> Table:
         Column(key, label, numeric=_mostly_numeric(row[c] for row in values[:500]))
         for c, (key, label) in enumerate(cols)
     ]
-    return Table(columns, values, sources)
+    return Table(columns, values, sources, flags)
 
 
 def _mostly_numeric(values: Iterable[Any]) -> bool:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import reflex as rx
 
+from app.canvas.markdown import safe_markdown
 from app.canvas.state import CanvasState
 from app.chat.state import ChatState
 
@@ -41,7 +42,7 @@ def _block(block: rx.Var, streaming: rx.Var) -> rx.Component:
         (
             "text",
             rx.box(
-                rx.markdown(block["text"]),
+                safe_markdown(block["text"]),
                 class_name=rx.cond(streaming, "sd-agent sd-cursor", "sd-agent"),
             ),
         ),
@@ -118,7 +119,8 @@ def _mission(mission: rx.Var, live: bool) -> rx.Component:
             lambda block, i: _block(block, (i == last) & is_running if live else False),
         ),
         rx.hstack(
-            _status_badge(mission["status"]),
+            # A completed mission says so in its "Done" line; other states get a badge.
+            rx.cond(mission["status"] != "completed", _status_badge(mission["status"])),
             rx.text(mission["started"], size="1", color_scheme="gray"),
             rx.spacer(),
             rx.cond(
@@ -177,7 +179,15 @@ def _empty() -> rx.Component:
             ),
             rx.vstack(
                 *[
-                    rx.code(example, variant="soft", color_scheme="gray", size="1")
+                    rx.el.button(
+                        rx.code(example, variant="soft", color_scheme="gray", size="1"),
+                        on_click=[
+                            rx.set_value("sd-mission-input", example),
+                            rx.set_focus("sd-mission-input"),
+                        ],
+                        class_name="sd-example",
+                        title="Use this example",
+                    )
                     for example in examples
                 ],
                 spacing="2",

@@ -142,6 +142,7 @@ def _document_row(doc: rx.Var) -> rx.Component:
         width="100%",
         class_name="sd-doc-row",
         data_document=doc["filename"],
+        data_document_id=doc["id"],
     )
 
 

@@ -123,3 +123,23 @@ def test_ten_thousand_rows_sample_parses_with_citations():
     table = tabular.parse_table(sample_data())
     assert table.row_count == 10_000
     assert len(table.sources) == 5
+
+
+def test_flagged_values_keep_their_reason():
+    table = tabular.parse_table(
+        {
+            "columns": ["Field", "Value"],
+            "rows": [
+                [
+                    "terms",
+                    {
+                        "value": "60 days",
+                        "flagged": True,
+                        "flag_reason": "the cited text says 30 days",
+                    },
+                ],
+                ["total", {"value": 5, "flagged": True}],
+            ],
+        }
+    )
+    assert table.flags == {"0:1": "the cited text says 30 days", "1:1": "flagged for review"}

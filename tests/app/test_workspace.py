@@ -81,7 +81,7 @@ def test_shift_enter_adds_a_line_and_enter_sends(app_server, page):
     terminal.get_by_text("two").wait_for(timeout=UI_TIMEOUT_MS)
     assert terminal.inner_text().split() == ["one", "two"]
     assert box.input_value() == ""
-    chat(page).get_by_text("completed").wait_for()
+    chat(page).get_by_text(re.compile("^Done")).wait_for(timeout=UI_TIMEOUT_MS)
 
 
 def test_upload_ocr_shell_and_reload_keep_the_same_canvas(app_server, page, tmp_path):
@@ -107,7 +107,7 @@ def test_upload_ocr_shell_and_reload_keep_the_same_canvas(app_server, page, tmp_
     terminal.get_by_text(re.compile(r"_invoice\.pdf")).wait_for(timeout=UI_TIMEOUT_MS)
     tab = canvas(page).get_by_role("tab", name="$ ls documents")
     assert tab.get_attribute("aria-selected") == "true"
-    chat(page).get_by_text("completed").wait_for()
+    chat(page).get_by_text(re.compile("^Done")).wait_for(timeout=UI_TIMEOUT_MS)
     screenshot(page, "workspace-terminal")
 
     page.reload()
