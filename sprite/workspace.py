@@ -24,7 +24,8 @@ TEMP_PREFIX = ".tmp-"
 # A document's stored name is "{uuid}_{safe name}"; keep the whole name well under the 255-byte
 # limit of common file systems, with room for the temporary prefix.
 MAX_SAFE_NAME_BYTES = 160
-_UNSAFE_CHARS = re.compile(r"[^\w.\-()+,@ ]+", re.UNICODE)
+# Letters, digits, combining accents and a little punctuation are kept; the rest becomes "_".
+_UNSAFE_CHARS = re.compile(r"[^\w\u0300-\u036f.\-()+,@ ]+", re.UNICODE)
 _RUNS_OF_SPACE = re.compile(r"[\s_]+")
 
 

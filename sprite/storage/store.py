@@ -13,6 +13,7 @@ missing file.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import sqlite3
 import uuid
@@ -121,13 +122,19 @@ class Storage:
     async def transaction(self) -> AsyncIterator[aiosqlite.Connection]:
         """Serialised write transaction: ``async with storage.transaction() as db: ...``."""
         async with self._write_lock:
-            await self._conn.execute("BEGIN IMMEDIATE")
             try:
+                await self._conn.execute("BEGIN IMMEDIATE")
                 yield self._conn
             except BaseException:
-                await self._conn.execute("ROLLBACK")
+                # Also when cancelled while BEGIN was queued: statements run in order on the
+                # connection's thread, so this ROLLBACK always comes after that BEGIN.
+                await asyncio.shield(self._rollback())
                 raise
             await self._conn.execute("COMMIT")
+
+    async def _rollback(self) -> None:
+        with contextlib.suppress(sqlite3.OperationalError):  # "no transaction is active"
+            await self._conn.execute("ROLLBACK")
 
     async def execute(self, sql: str, params: Sequence[Any] = ()) -> int:
         """One write statement in its own transaction; returns the number of changed rows."""
