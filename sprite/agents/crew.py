@@ -194,6 +194,8 @@ def session_options(
         model=settings.model,
         resume=resume,
         include_partial_messages=True,
+        # A mission's text is delivered as typed: no /slash commands, no @file expansion.
+        verbatim_prompts=True,
         env=cli_environment(settings, workspace),
         stderr=stderr,
     )

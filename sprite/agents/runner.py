@@ -130,7 +130,6 @@ class CrewRunner(ExtractionReads):
             resume=resume,
             stderr=lambda line: log.debug("cli: %s", line.rstrip()),
         )
-        options.verbatim_prompts = True  # a mission text is delivered as typed: no /commands
         await self._make_room()
         client = ClaudeSDKClient(options)
         await client.connect()

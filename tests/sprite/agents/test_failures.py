@@ -5,6 +5,9 @@ agents cleanly. Without a model, missions get one error naming what to set."""
 from __future__ import annotations
 
 import asyncio
+import json
+import os
+import signal
 from pathlib import Path
 
 import pytest
@@ -172,3 +175,33 @@ async def test_without_a_model_each_mission_gets_one_error_and_the_rest_works(
     async with in_process_sprite(tmp_path / "ws2", settings) as sprite, sprite.client() as client:
         _, events = await client.mission("Extract the invoice")
         assert len(events) == 1 and "STACKDOCS_PROXY_TOKEN" in events[0]["content"]
+
+
+async def test_a_crashed_cli_fails_its_mission_and_the_thread_resumes(
+    tmp_path: Path, fake: FakeAnthropicAPI, proxy: Proxy
+) -> None:
+    settings = sprite_settings(proxy.base_url, proxy.token)
+    runners = Runners()
+    async with (
+        in_process_sprite(tmp_path / "ws", settings, runners) as sprite,
+        sprite.client() as client,
+    ):
+        fake.add(
+            rule(user_says("Start"), text_reply("Started.")),
+            rule(user_says("Think hard"), Hang(), name="stuck"),
+        )
+        first_id, first = await client.mission("Start")
+        assert first[-1]["event_type"] == "complete"
+        request = await client.send("mission", {"text": "Think hard", "mission_id": first_id})
+        await wait_until(lambda: any(r.matched_rule == "stuck" for r in fake.requests))
+        [cli] = cli_processes()
+        os.kill(cli, signal.SIGKILL)
+        reply = await client.until(lambda f: f.get("id") == request)
+        final = await client.mission_end(reply["payload"]["mission_id"])
+        assert final["payload"]["event_type"] == "error"
+        assert "The agents stopped unexpectedly" in final["payload"]["content"]
+        assert final["payload"]["meta"]["kind"] == "runtime"
+        assert runners.made[0].sessions == {}
+        await hello_still_works(client, fake, mission_id=first_id)
+        assert runners.made[0].clients_started == 2
+        assert "Started." in json.dumps(fake.message_requests()[-1].messages)
