@@ -165,19 +165,20 @@ def read_invoice(pages: list[Page]) -> dict[str, Reading]:
     def amount(text: str) -> str:
         return facts.money(parse_money(text))
 
-    return {
+    readings = {
         "Vendor": read_vendor(pages),
         "Invoice number": read_field(pages, rf"{re.escape(facts.LABEL_NUMBER)}\s*(\S+)"),
+        "Total": read_field(
+            pages, rf"{re.escape(facts.LABEL_TOTAL)}\s*({_MONEY})", amount, last=True
+        ),
         "Invoice date": read_field(pages, rf"{re.escape(facts.LABEL_ISSUED)}\s*({_DATE})", iso),
         "Due date": read_field(pages, rf"{re.escape(facts.LABEL_DUE)}\s*({_DATE})", iso),
         "Subtotal": read_field(
             pages, rf"{re.escape(facts.LABEL_SUBTOTAL)}\s*({_MONEY})", amount, last=True
         ),
         "Tax": read_field(pages, rf"^{facts.LABEL_TAX} \([^)]*\):\s*({_MONEY})", amount, last=True),
-        "Total": read_field(
-            pages, rf"{re.escape(facts.LABEL_TOTAL)}\s*({_MONEY})", amount, last=True
-        ),
     }
+    return {name: readings[name] for name, _type in STACK_COLUMNS}
 
 
 CONTRACT_PATTERNS: dict[str, tuple[str, Callable[[re.Match[str]], Any]]] = {
@@ -509,14 +510,6 @@ class DemoExtractorRunner(ExtractionReads):
             },
         )
         page_texts = {int(p["page"]): p["text"] for p in pages}
-        terms = {
-            name: {
-                "value": r.value,
-                "page": r.page,
-                "quote": page_texts[r.page][r.start : r.end],
-            }
-            for name, r in readings.items()
-        }
         flagged = sum(1 for c in scope.draft.field_changes if c.after and c.after.flagged)
         await tools.call(
             "show_json",
@@ -524,10 +517,15 @@ class DemoExtractorRunner(ExtractionReads):
                 "title": CONTRACT_TITLE,
                 "artifact_id": CONTRACT_ARTIFACT,
                 "data": {
-                    "document": doc["filename"],
                     "agreement": facts.CONTRACT.title,
-                    "terms": terms,
-                    "citations": f"{len(terms) - flagged} of {len(terms)} verified",
+                    "document": doc["filename"],
+                    # Plain values first (the tree opens on them), their sources below.
+                    "terms": {name: _shown(r.value) for name, r in readings.items()},
+                    "sources": {
+                        name: {"page": r.page, "quote": page_texts[r.page][r.start : r.end]}
+                        for name, r in readings.items()
+                    },
+                    "citations": f"{len(readings) - flagged} of {len(readings)} verified",
                     "extracted_by": f"{LABEL} (no model)",
                 },
             },
@@ -552,14 +550,21 @@ class DemoExtractorRunner(ExtractionReads):
                     "x": [float(amount) for _, amount in ranked],
                     "y": [vendor for vendor, _ in ranked],
                     "text": [facts.money(amount) for _, amount in ranked],
-                    "textposition": "auto",
+                    "textposition": "outside",
+                    "textangle": 0,
+                    "cliponaxis": False,
                     "hovertemplate": "%{y}: %{text}<extra></extra>",
                     "marker": {"color": "#3e63dd"},
                 }
             ],
             "layout": {
                 "title": {"text": CHART_TITLE},
-                "xaxis": {"title": {"text": "Invoiced, tax included (USD)"}, "tickprefix": "$"},
+                "xaxis": {
+                    "title": {"text": "Invoiced, tax included (USD)"},
+                    "tickprefix": "$",
+                    # Room for the amount printed after the longest bar.
+                    "range": [0, float(ranked[-1][1]) * 1.22],
+                },
                 "yaxis": {"automargin": True},
                 "bargap": 0.35,
             },
@@ -588,7 +593,7 @@ class DemoExtractorRunner(ExtractionReads):
             {"title": SUMMARY_TITLE, "text": text, "artifact_id": SUMMARY_ARTIFACT},
         )
         ledger_note = (
-            f"{differences} ledger difference(s) to review"
+            f"{_count(differences, 'ledger difference')} to review"
             if differences
             else "the ledger matches the invoices"
         )
@@ -638,9 +643,9 @@ def spend_summary(
         lines.append(
             f"- **Due next:** {due['Invoice number']} ({due['Vendor']}), "
             f"{facts.money(amount[due['Invoice number']])} on {_nice(due['Due date'])}; "
-            f"{len(upcoming)} invoice(s) worth "
+            f"{_count(len(upcoming), 'invoice')} worth "
             f"{facts.money(sum((amount[r['Invoice number']] for r in upcoming), Decimal('0')))}"
-            f" are due after {_nice(as_of)}."
+            f" {'is' if len(upcoming) == 1 else 'are'} due after {_nice(as_of)}."
         )
     differences = 0
     if ledger:
@@ -665,7 +670,7 @@ def spend_summary(
         others = [row for row in ledger if row.reference not in amount]
         if others:
             lines.append(
-                f"- The ledger also holds {len(others)} payment(s) without an invoice here "
+                f"- The ledger also holds {_count(len(others), 'payment')} without an invoice here "
                 f"({facts.money(sum((r.amount for r in others), Decimal('0')))}: "
                 f"{', '.join(r.vendor for r in others)})."
             )
@@ -675,6 +680,14 @@ def spend_summary(
         "Every figure comes from the cited table._",
     ]
     return "\n".join(lines), differences
+
+
+def _shown(value: Any) -> Any:
+    return " and ".join(map(str, value)) if isinstance(value, list) else value
+
+
+def _count(number: int, noun: str) -> str:
+    return f"{number} {noun}" + ("" if number == 1 else "s")
 
 
 def _nice(iso: Any) -> str:
