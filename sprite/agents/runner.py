@@ -18,6 +18,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
+import signal
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -72,6 +74,14 @@ class LiveSession:
     session_id: str | None = None
     busy: bool = False
     last_used: float = field(default_factory=time.monotonic)
+    cli_pid: int | None = None  # to kill a CLI that no longer answers
+
+
+def _cli_pid(client: ClaudeSDKClient) -> int | None:
+    """The CLI's process id (the SDK does not expose it; read defensively)."""
+    process = getattr(getattr(client, "_transport", None), "_process", None)
+    pid = getattr(process, "pid", None)
+    return pid if isinstance(pid, int) else None
 
 
 class ExtractionReads:
@@ -134,7 +144,7 @@ class CrewRunner(ExtractionReads):
         client = ClaudeSDKClient(options)
         await client.connect()
         self.clients_started += 1
-        live = LiveSession(thread_id, scope, client, session_id=resume)
+        live = LiveSession(thread_id, scope, client, session_id=resume, cli_pid=_cli_pid(client))
         self.sessions[thread_id] = live
         self._ensure_reaper()
         return live
@@ -343,6 +353,11 @@ class CrewRunner(ExtractionReads):
             await asyncio.wait_for(asyncio.shield(pump), STOP_SECONDS)
         except Exception:
             log.warning("agents of thread %s did not stop; killing the CLI", live.thread_id)
+            if live.cli_pid is not None:
+                # The SDK's own shutdown is graceful (stdin EOF, then SIGTERM, ~10 s): a CLI
+                # that ignored the interrupt gets SIGKILL at once.
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(live.cli_pid, signal.SIGKILL)
             await self._discard(live)
 
     async def _conclude(

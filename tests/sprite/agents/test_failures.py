@@ -205,3 +205,34 @@ async def test_a_crashed_cli_fails_its_mission_and_the_thread_resumes(
         await hello_still_works(client, fake, mission_id=first_id)
         assert runners.made[0].clients_started == 2
         assert "Started." in json.dumps(fake.message_requests()[-1].messages)
+
+
+async def test_cancel_kills_a_cli_that_does_not_answer_the_interrupt(
+    tmp_path: Path, fake: FakeAnthropicAPI, proxy: Proxy
+) -> None:
+    settings = sprite_settings(proxy.base_url, proxy.token)
+    runners = Runners()
+    async with (
+        in_process_sprite(tmp_path / "ws", settings, runners) as sprite,
+        sprite.client() as client,
+    ):
+        fake.add(
+            rule(user_says("Start"), text_reply("Started.")),
+            rule(user_says("Think forever"), Hang(), name="stuck"),
+        )
+        first_id, _ = await client.mission("Start")
+        await client.send("mission", {"text": "Think forever", "mission_id": first_id})
+        await wait_until(lambda: any(r.matched_rule == "stuck" for r in fake.requests))
+        [cli] = cli_processes()
+        os.kill(cli, signal.SIGSTOP)  # alive but deaf: the interrupt goes unanswered
+        db = tmp_path / "ws" / "agent.db"
+        query = "SELECT id FROM missions WHERE text = 'Think forever'"
+        await wait_until(lambda: rows(db, query))
+        mission_id = rows(db, query)[0]["id"]
+        await client.send("mission_cancel", {"mission_id": mission_id})
+        final = await client.mission_end(mission_id, within=90)
+        assert final["payload"]["meta"]["status"] == "cancelled"
+        await wait_until(lambda: cli not in cli_processes(), within=60)
+        assert runners.made[0].sessions == {}
+        await hello_still_works(client, fake, mission_id=first_id)
+        assert runners.made[0].clients_started == 2
