@@ -45,6 +45,8 @@ log = logging.getLogger("sprite.ingest")
 # reading it) is marked failed instead of being retried forever.
 MAX_INGEST_ATTEMPTS = 2
 MAX_OPEN_UPLOADS_PER_CLIENT = 8
+# On SIGTERM, the document being read may finish for this long before it is cut short.
+STOP_GRACE_SECONDS = 5.0
 
 Emit = Callable[..., Awaitable[None]]
 
@@ -117,6 +119,8 @@ class Ingest:
         self._emit = emit
         self._queue: asyncio.Queue[str] = asyncio.Queue()
         self._worker: asyncio.Task[None] | None = None
+        self._current: asyncio.Future[None] | None = None
+        self._stopping = False
         self._engine: TextEngine | None = None
 
     # -- lifecycle ---------------------------------------------------------------------------
@@ -174,13 +178,21 @@ class Ingest:
     def start(self) -> None:
         self._worker = asyncio.create_task(self._work(), name="ingest-worker")
 
-    async def stop(self) -> None:
-        """Stop the worker. A document cut short stays ``processing`` and is re-queued on the
-        next start (its file and rows are written atomically, so nothing is half-done)."""
-        if self._worker is not None:
-            self._worker.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._worker
+    async def stop(self, grace_seconds: float = STOP_GRACE_SECONDS) -> None:
+        """Stop the worker: the document in progress may finish within ``grace_seconds``;
+        otherwise it is cut short, stays ``processing`` (its file and rows are written
+        atomically, so nothing is half-done) and is re-queued on the next start without
+        counting as a crashed attempt."""
+        if self._worker is None:
+            return
+        self._stopping = True
+        if self._current is not None:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(asyncio.shield(self._current), grace_seconds)
+        self._worker.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await self._worker
+        self._worker = None
 
     async def client_gone(self, client: Client) -> None:
         uploads: dict[str, ChunkedUpload] = client.state.pop("uploads", {})
@@ -401,14 +413,24 @@ class Ingest:
     async def _work(self) -> None:
         for doc in await self.storage.documents_with_status("processing"):
             self._queue.put_nowait(doc["id"])
-        while True:
+        while not self._stopping:
             document_id = await self._queue.get()
+            self._current = asyncio.ensure_future(self.ingest_document(document_id))
             try:
-                await self.ingest_document(document_id)
+                await asyncio.shield(self._current)
             except asyncio.CancelledError:
+                if not self._current.done():
+                    self._current.cancel()
+                    with contextlib.suppress(asyncio.CancelledError, Exception):
+                        await self._current
+                    # A graceful stop is not a crash: this attempt does not count.
+                    with contextlib.suppress(Exception):
+                        await self.storage.forget_ingest_attempt(document_id)
                 raise
             except Exception:
                 log.exception("ingest of %s failed unexpectedly", document_id)
+            finally:
+                self._current = None
 
     async def ingest_document(self, document_id: str) -> None:
         doc = await self.storage.get_document(document_id)

@@ -149,7 +149,15 @@ async def serve_until_stopped(
             await stop.wait()
             log.info("stopping: closing connections")
             ws_server.close(close_connections=True)
+
+            async def connections_closed() -> None:
+                with contextlib.suppress(TimeoutError):  # let handlers finish their frame
+                    await asyncio.wait_for(ws_server.wait_closed(), 10)
+
+            # The document being read gets its grace period meanwhile.
+            await asyncio.gather(connections_closed(), runtime.ingest.stop())
             await runtime.shutdown()
+            log.info("stopped")
     finally:
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.remove_signal_handler(sig)

@@ -224,6 +224,13 @@ class Storage:
             row = await cur.fetchone()
         return 0 if row is None else int(row[0])
 
+    async def forget_ingest_attempt(self, document_id: str) -> None:
+        """Un-count an attempt that a graceful stop (not a crash) cut short."""
+        await self.execute(
+            "UPDATE documents SET ingest_attempts = MAX(ingest_attempts - 1, 0) WHERE id = ?",
+            (document_id,),
+        )
+
     async def set_document_status(
         self, document_id: str, status: str, error: str | None = None
     ) -> None:

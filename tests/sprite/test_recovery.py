@@ -163,3 +163,29 @@ async def test_kill_9_during_a_mission_is_reported_interrupted_after_restart(mak
     (mission,) = state["missions"]
     assert mission["id"] == mission_id and mission["status"] == "interrupted"
     assert "Interrupted" in mission["events"][-1]["content"]
+
+
+async def test_sigterm_during_ingest_finishes_or_requeues_without_counting_a_crash(make_sprite):
+    sprite = make_sprite()
+    async with connect(sprite) as ws:
+        reply = await SpriteClient(ws).upload("scanned.pdf", documents.scanned_pdf(pages=2))
+        document_id = reply["payload"]["document_id"]
+        for _ in range(400):  # until the worker has started on it
+            if sprite.query("SELECT 1 FROM documents WHERE ingest_attempts = 1"):
+                break
+            await asyncio.sleep(0.01)
+        assert sprite.terminate() == 0
+    (doc,) = sprite.query("SELECT status, ingest_attempts FROM documents")
+    assert (doc["status"], doc["ingest_attempts"]) in (("ocr_complete", 1), ("processing", 0))
+
+    restarted = make_sprite(sprite.workspace)
+    async with connect(restarted) as ws:
+        client = SpriteClient(ws)
+        for _ in range(1200):
+            (row,) = restarted.query("SELECT status FROM documents")
+            if row["status"] != "processing":
+                break
+            await asyncio.sleep(0.05)
+        content = await client.request("document_request", {"document_id": document_id})
+    assert content["payload"]["status"] == "ocr_complete"
+    assert restarted.query("SELECT ingest_attempts FROM documents") == [{"ingest_attempts": 1}]
