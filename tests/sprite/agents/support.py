@@ -8,6 +8,7 @@ import base64
 import contextlib
 import io
 import json
+import uuid
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -79,12 +80,15 @@ class WsClient:
         self.frames: list[Frame] = []
         self._read = 0
         self._counter = 0
+        # Frames are broadcast to every client of the Sprite, each request's id included:
+        # ids unique to this client keep its replies apart from another client's.
+        self._prefix = uuid.uuid4().hex[:8]
 
     async def send(
         self, msg_type: str, payload: dict[str, Any] | None = None, id: str | None = None
     ) -> str:
         self._counter += 1
-        frame_id = id or f"c{self._counter}"
+        frame_id = id or f"{self._prefix}-{self._counter}"
         await self.ws.send(json.dumps({"type": msg_type, "payload": payload or {}, "id": frame_id}))
         return frame_id
 
