@@ -16,6 +16,10 @@ Contract for runners:
   mission as cancelled);
 - store the SDK session id with ``await ctx.storage.set_mission_session(ctx.mission_id, sid)``
   so follow-ups in the thread can resume it (``ctx.resume_session_id``).
+
+Optional hook: a runner with ``async def handle_extraction_request(storage, document_id) ->
+dict`` answers ``extraction_request`` frames (the dict is the ``extraction`` payload); without
+it the Sprite answers with an ``error`` frame (code ``not_available``).
 """
 
 from __future__ import annotations

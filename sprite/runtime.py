@@ -55,6 +55,7 @@ class SpriteRuntime:
         self.missions: dict[str, RunningMission] = {}
         self._runner_factory = runner_factory
         self._runner: MissionRunner | None = None
+        self._shut_down = False
         self.ingest = Ingest(workspace, storage, settings, self.emit)
         self._handlers: dict[str, Callable[[Client, Frame], Awaitable[None]]] = {
             "ping": self._on_ping,
@@ -125,6 +126,9 @@ class SpriteRuntime:
     async def shutdown(self) -> None:
         """Graceful stop: running missions become ``interrupted``, work in flight is finished
         or rolled back atomically, the runner is closed, the database closed last."""
+        if self._shut_down:
+            return
+        self._shut_down = True
         for running in list(self.missions.values()):
             running.extra["interrupted"] = True
             if running.extra.get("kind") == "shell" and running.task is not None:

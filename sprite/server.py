@@ -156,11 +156,11 @@ async def serve_until_stopped(
 
             # The document being read gets its grace period meanwhile.
             await asyncio.gather(connections_closed(), runtime.ingest.stop())
-            await runtime.shutdown()
-            log.info("stopped")
     finally:
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.remove_signal_handler(sig)
+        await runtime.shutdown()  # also when serving failed: the database must be closed
+        log.info("stopped")
 
 
 def run(workspace: Path, host: str, port: int, settings: SpriteSettings) -> int:
@@ -168,5 +168,14 @@ def run(workspace: Path, host: str, port: int, settings: SpriteSettings) -> int:
         level=logging.INFO, stream=sys.stderr, format="%(asctime)s %(name)s %(message)s"
     )
     logging.getLogger("websockets").setLevel(logging.WARNING)  # one line per connection is noise
-    asyncio.run(serve_until_stopped(workspace, host, port, settings))
+    from sprite.storage import StorageError
+
+    try:
+        asyncio.run(serve_until_stopped(workspace, host, port, settings))
+    except StorageError as exc:
+        print(f"stackdocs: {exc}", file=sys.stderr)
+        return 2
+    except OSError as exc:  # the port is taken, the workspace is not writable...
+        print(f"stackdocs: cannot serve {workspace} on {host}:{port}: {exc}", file=sys.stderr)
+        return 2
     return 0
