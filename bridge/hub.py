@@ -32,7 +32,13 @@ from bridge.auth import AuthError, Claims, TokenVerifier
 from bridge.db import PlatformDB
 from bridge.lifecycle import SpriteLifecycle
 from bridge.providers import ProviderError, SpriteProvider, create_provider, sprite_name_for
-from bridge.session import CLOSE_FORBIDDEN, CLOSE_GOING_AWAY, ClientSession
+from bridge.session import (
+    CLOSE_FORBIDDEN,
+    CLOSE_GOING_AWAY,
+    OUTBOX_FRAMES,
+    SLOW_CLIENT_SECONDS,
+    ClientSession,
+)
 from stackdocs import __version__
 from stackdocs.config import BridgeSettings
 from stackdocs.protocol import error_frame
@@ -62,8 +68,14 @@ class Bridge:
         provider: SpriteProvider | None = None,
         verifier: TokenVerifier | None = None,
         db: PlatformDB | None = None,
+        session_outbox_frames: int = OUTBOX_FRAMES,
+        slow_client_seconds: float = SLOW_CLIENT_SECONDS,
     ) -> None:
         self.settings = settings
+        self._session_options = {
+            "outbox_frames": session_outbox_frames,
+            "slow_client_seconds": slow_client_seconds,
+        }
         self.verifier = verifier or TokenVerifier.from_settings(settings)
         self.provider = provider or create_provider(settings)
         self.db = db or PlatformDB(settings.database_url)
@@ -136,7 +148,7 @@ class Bridge:
         """A new, unauthenticated session: its first frame must be ``auth``."""
         if not self.started:
             raise RuntimeError("the bridge is not running")
-        session = ClientSession(self)
+        session = ClientSession(self, **self._session_options)
         self._sessions.add(session)
         return session
 
@@ -150,6 +162,9 @@ class Bridge:
             self._sessions.discard(session)
             raise
         return session
+
+    def sessions_of(self, user_id: str) -> list[ClientSession]:
+        return [s for s in self._sessions if s.user_id == user_id]
 
     def forget_session(self, session: ClientSession) -> None:
         self._sessions.discard(session)

@@ -137,8 +137,8 @@ class SpriteLifecycle:
 
     async def _put_to_sleep_locked(self) -> None:
         self._endpoint = None
+        self._set_status("asleep")  # first: a session arriving now must not be told "ready"
         await self._provider.sleep(self.sprite_name)
-        self._set_status("asleep")
         log.info("sprite %s asleep", self.sprite_name)
 
     async def sleep(self) -> None:

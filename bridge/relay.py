@@ -17,6 +17,7 @@ from bridge.hub import Bridge
 from bridge.session import CLOSE_NORMAL, CLOSE_UNAUTHORIZED, ClientSession
 
 AUTH_TIMEOUT_SECONDS = 15.0
+FLUSH_SECONDS = 5.0
 
 
 def websocket_endpoint(get_bridge: Callable[[], Bridge]):
@@ -32,15 +33,19 @@ def websocket_endpoint(get_bridge: Callable[[], Bridge]):
         session = bridge.open_session()
         sender = asyncio.create_task(_send_loop(websocket, session))
         receiver = asyncio.create_task(_receive_loop(websocket, session))
+        closed = asyncio.create_task(session.wait_closed())
         try:
-            await asyncio.wait({sender, receiver}, return_when=asyncio.FIRST_COMPLETED)
+            await asyncio.wait({sender, receiver, closed}, return_when=asyncio.FIRST_COMPLETED)
         finally:
             receiver.cancel()
+            closed.cancel()
             await session.close(CLOSE_NORMAL)
+            # The sender flushes what is left (the error frame, the close); a client that does
+            # not read at all does not get to hold the connection open.
+            with contextlib.suppress(BaseException):
+                await asyncio.wait_for(sender, FLUSH_SECONDS)
             with contextlib.suppress(BaseException):
                 await receiver
-            with contextlib.suppress(BaseException):
-                await sender
 
     return relay
 

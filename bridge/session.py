@@ -73,12 +73,17 @@ CLOSE_INTERNAL = 1011
 CLOSE_UNAUTHORIZED = 4401
 CLOSE_FORBIDDEN = 4403
 CLOSE_SLOW_CLIENT = 4408
+SPRITE_CLOSE_TOO_SLOW = 4429  # the Sprite's code for a connection that does not read
 
 OUTBOX_FRAMES = 512  # frames waiting for the client
 TO_SPRITE_FRAMES = 64  # frames waiting for the Sprite (the client's sender waits beyond this)
 SLOW_CLIENT_SECONDS = 10.0
 MAX_START_FAILURES = 5  # consecutive failures to reach the Sprite before giving up
 SPRITE_MAX_FRAME_BYTES = 4 * MAX_FRAME_BYTES
+
+
+def ws_close_code(ws) -> int | None:
+    return getattr(ws, "close_code", None) if ws is not None else None
 
 
 class _Outbox:
@@ -132,14 +137,23 @@ class _Outbox:
 
 
 class ClientSession:
-    def __init__(self, bridge: Bridge, *, outbox_frames: int = OUTBOX_FRAMES) -> None:
+    def __init__(
+        self,
+        bridge: Bridge,
+        *,
+        outbox_frames: int = OUTBOX_FRAMES,
+        slow_client_seconds: float = SLOW_CLIENT_SECONDS,
+    ) -> None:
         self._bridge = bridge
+        self._slow_client_seconds = slow_client_seconds
+        self._closed_event = asyncio.Event()
         self.user_id: str | None = None
         self.close_code: int | None = None
         self.close_reason = ""
         self._outbox = _Outbox(outbox_frames)
         self._to_sprite: asyncio.Queue[str] = asyncio.Queue(maxsize=TO_SPRITE_FRAMES)
         self._carry: str | None = None  # taken from _to_sprite, not yet sent
+        self._waiting_for_client = False  # the relay waits for room in the outbox
         self._sprite: SpriteLifecycle | None = None
         self._upstream: asyncio.Task[None] | None = None
         self._expiry: asyncio.Task[None] | None = None
@@ -201,6 +215,7 @@ class ClientSession:
             self.close_code = code
             self.close_reason = reason
         self._outbox.close()
+        self._closed_event.set()
         self._bridge.forget_session(self)
         if self._sprite is not None:
             self._sprite.detach(self)
@@ -214,6 +229,9 @@ class ClientSession:
             task.cancel()
         if tasks:
             await asyncio.wait(tasks)
+
+    async def wait_closed(self) -> None:
+        await self._closed_event.wait()
 
     async def authenticate(self, token: str) -> None:
         """Sign in with ``token`` (as an ``auth`` frame would); raises :class:`AuthError`."""
@@ -273,7 +291,14 @@ class ClientSession:
             self._spawn(self._drop_slow_client())
 
     async def _deliver_from_sprite(self, frame: str) -> None:
-        if not await self._outbox.put(frame, SLOW_CLIENT_SECONDS):
+        if self._outbox.put_nowait(frame):
+            return
+        self._waiting_for_client = True
+        try:
+            delivered = await self._outbox.put(frame, self._slow_client_seconds)
+        finally:
+            self._waiting_for_client = False
+        if not delivered:
             # Closing from a separate task: this one is part of the relay that close() ends.
             self._spawn(self._drop_slow_client())
             await asyncio.Event().wait()
@@ -325,6 +350,7 @@ class ClientSession:
         lost: SpriteEndpoint | None = None
         failures = 0
         while not self.closed:
+            ws = None
             if failures:
                 await asyncio.sleep(min(0.05 * 2 ** (failures - 1), 2.0))
             try:
@@ -353,10 +379,17 @@ class ClientSession:
                     await ws.send(encode("auth", {"token": endpoint.token}))
                     if lost is not None:
                         self._send(encode("state_reload", {}))
-                    received = await self._pipe(ws)
+                    received, stalled = await self._pipe(ws)
             except (OSError, TimeoutError, InvalidHandshake, InvalidURI, ConnectionClosed):
-                received = False
+                received = stalled = False
             if self.closed:
+                return
+            if stalled or ws_close_code(ws) == SPRITE_CLOSE_TOO_SLOW:
+                # The bridge stops reading from the Sprite only while this client's outbox is
+                # full, so the Sprite dropped us because the client does not read.
+                await self.fail(
+                    CLOSE_SLOW_CLIENT, "slow_client", "the client did not read its frames"
+                )
                 return
             failures = 0 if received else failures + 1
             if failures >= MAX_START_FAILURES * 2:
@@ -366,8 +399,9 @@ class ClientSession:
                 return
             lost = endpoint
 
-    async def _pipe(self, ws) -> bool:
-        """Relay both ways until the Sprite side ends. True if the Sprite sent anything."""
+    async def _pipe(self, ws) -> tuple[bool, bool]:
+        """Relay both ways until the Sprite side ends. Returns (the Sprite sent anything,
+        the relay was waiting for the client to read when it ended)."""
         received = False
 
         async def from_sprite() -> None:
@@ -389,10 +423,11 @@ class ClientSession:
         writer = asyncio.create_task(to_sprite())
         try:
             await asyncio.wait({reader, writer}, return_when=asyncio.FIRST_COMPLETED)
+            stalled = self._waiting_for_client
         finally:
             for task in (reader, writer):
                 task.cancel()
             for task in (reader, writer):
                 with contextlib.suppress(BaseException):
                     await task
-        return received
+        return received, stalled

@@ -116,8 +116,8 @@ class RunningBridge:
         return self.bridge.mint_local_token(user, email=email, ttl=ttl)
 
     @contextlib.asynccontextmanager
-    async def raw_socket(self) -> AsyncIterator[WsClient]:
-        ws = await websockets.connect(self.ws_url, max_size=None, open_timeout=30)
+    async def raw_socket(self, **options: Any) -> AsyncIterator[WsClient]:
+        ws = await websockets.connect(self.ws_url, max_size=None, open_timeout=30, **options)
         self.clients.append(ws)
         try:
             yield WsClient(ws)
@@ -125,9 +125,11 @@ class RunningBridge:
             await ws.close()
 
     @contextlib.asynccontextmanager
-    async def client(self, user: str, *, ttl: int = 3600) -> AsyncIterator[WsClient]:
-        """A signed-in /ws client whose Sprite is ready."""
-        async with self.raw_socket() as client:
+    async def client(
+        self, user: str, *, ttl: int = 3600, **options: Any
+    ) -> AsyncIterator[WsClient]:
+        """A signed-in /ws client whose Sprite is ready (``options``: websockets.connect's)."""
+        async with self.raw_socket(**options) as client:
             await client.send("auth", {"token": self.token(user, ttl=ttl)})
             await client.until(
                 lambda f: f["type"] == "sprite_status" and f["payload"]["status"] == "ready"
@@ -156,6 +158,16 @@ class RunningBridge:
 
     def kill_runtime(self, user: str) -> None:
         os.kill(self.runtime_python_pid(user), signal.SIGKILL)
+
+    async def usage(self, user: str, **expected: int) -> dict[str, int]:
+        """The user's usage counters once they show ``expected`` (the proxy writes them
+        just after a response ended)."""
+        async with asyncio.timeout(RECV_TIMEOUT):
+            while True:
+                usage = (await self.bridge.db.get_user(user)).usage
+                if all(usage[k] == v for k, v in expected.items()):
+                    return usage
+                await asyncio.sleep(0.05)
 
     async def runtime_status(self, user: str) -> str:
         return await self.provider.status(self.sprite_name(user))

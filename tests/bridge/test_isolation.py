@@ -106,9 +106,8 @@ async def test_a_proxy_token_only_ever_counts_for_its_own_user(
             json={"messages": []},
         )
         assert forged.status_code == 401
-    alice_usage = (await running.bridge.db.get_user("alice")).usage
-    bob_usage = (await running.bridge.db.get_user("bob")).usage
-    assert alice_usage["anthropic_requests"] == 1 and bob_usage["anthropic_requests"] == 0
+    await running.usage("alice", anthropic_requests=1)
+    assert (await running.usage("bob"))["anthropic_requests"] == 0
     assert len(upstream.requests) == 1
 
 

@@ -45,11 +45,12 @@ async def test_anthropic_key_is_injected_and_sse_streams_chunk_by_chunk(
     assert sent.headers["anthropic-version"] == "2023-06-01"
     assert sent.headers["host"] == f"127.0.0.1:{upstream.port}"
     assert token not in repr(sent.headers)
-    await asyncio.sleep(0.2)  # the usage write runs after the stream ended
-    usage = (await running.bridge.db.get_user("alice")).usage
-    assert usage["anthropic_requests"] == 1
-    assert usage["anthropic_input_tokens"] == INPUT_TOKENS
-    assert usage["anthropic_output_tokens"] == OUTPUT_TOKENS
+    await running.usage(
+        "alice",
+        anthropic_requests=1,
+        anthropic_input_tokens=INPUT_TOKENS,
+        anthropic_output_tokens=OUTPUT_TOKENS,
+    )
 
 
 async def test_bearer_token_works_too_and_echoed_keys_are_stripped(
@@ -92,9 +93,7 @@ async def test_mistral_sdk_ocr_goes_through_with_the_bearer_key(
     sent = upstream.requests[-1]
     assert sent.path == "/v1/ocr"
     assert sent.headers["authorization"] == f"Bearer {FAKE_MISTRAL_KEY}"
-    await asyncio.sleep(0.2)
-    usage = (await running.bridge.db.get_user("alice")).usage
-    assert usage["mistral_requests"] == 1 and usage["mistral_pages"] == OCR_PAGES
+    await running.usage("alice", mistral_requests=1, mistral_pages=OCR_PAGES)
 
 
 @pytest.mark.parametrize(
