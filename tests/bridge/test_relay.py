@@ -168,3 +168,24 @@ async def test_health_reports_the_sandbox(running: RunningBridge) -> None:
     assert health["status"] == "ok"
     assert health["sandbox"] == "bubblewrap" and health["warnings"] == []
     assert jwks["keys"][0]["kid"] == running.bridge.verifier.local_issuer.kid
+
+
+async def test_without_a_usable_sandbox_sprites_still_run_with_a_loud_warning(
+    tmp_path, monkeypatch
+) -> None:
+    from bridge.hub import Bridge
+    from bridge.providers.local import LocalProvider
+    from tests.bridge.conftest import serve_bridge
+
+    monkeypatch.setenv("PATH", "/nonexistent")  # bubblewrap cannot be found
+
+    def factory(settings):
+        return Bridge(settings, provider=LocalProvider(settings.data_dir))
+
+    async with serve_bridge(tmp_path / "data", bridge_factory=factory) as running:
+        async with httpx.AsyncClient() as http:
+            health = (await http.get(f"{running.url}/health")).json()
+        assert health["sandbox"] == "DISABLED"
+        assert any("SANDBOX DISABLED" in w for w in health["warnings"])
+        async with running.client("alice") as client:
+            assert "unsandboxed" in await client.shell_output("echo unsandboxed")
