@@ -372,6 +372,13 @@ async def commit_draft(
                     extraction_id,
                 ),
             )
+            if session_id is not None:
+                # The document's agent session (the seed's documents.session_id): the thread
+                # that last worked on its extraction.
+                await db.execute(
+                    "UPDATE documents SET session_id = ?, updated_at = ? WHERE id = ?",
+                    (session_id, now, document_id),
+                )
             result.documents.append(document_id)
             result.extraction_ids[document_id] = extraction_id
 

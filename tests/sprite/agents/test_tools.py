@@ -243,6 +243,8 @@ async def test_extraction_is_staged_checked_then_committed_with_history(bench) -
         "total": 1375,
     }
     assert all(s["session_id"] == "sess-1" for s in snapshots)
+    [document] = rows(invoice.workspace / "agent.db", "SELECT session_id FROM documents")
+    assert document["session_id"] == "sess-1"
     payload = await store.extraction_payload(invoice.storage, doc)
     total_field = next(f for f in payload["fields"] if f["name"] == "total")
     assert total_field["corrections"] == 2
