@@ -27,13 +27,20 @@ import logging
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from sprite.ocr.kinds import SUPPORTED, DocumentKind, detect_kind
 from sprite.storage import Storage, new_id
 from sprite.workspace import BadFilename, PartialFile, Workspace, atomic_write, safe_filename
 from stackdocs.config import SpriteSettings
-from stackdocs.protocol import Frame, encode
+from stackdocs.protocol import (
+    FileUploadPayload,
+    Frame,
+    UploadChunkPayload,
+    UploadEndPayload,
+    UploadStartPayload,
+    encode,
+)
 
 if TYPE_CHECKING:
     from sprite.clients import Client
@@ -225,10 +232,10 @@ class Ingest:
             raise UploadRefused("bad_filename", f"bad file name: {exc}") from None
 
     async def on_file_upload(self, client: Client, frame: Frame) -> None:
-        p = frame.payload
+        p = cast(FileUploadPayload, frame.payload)
         try:
-            name = self._safe_name(p.filename)  # type: ignore[attr-defined]
-            data_b64: str = p.data  # type: ignore[attr-defined]
+            name = self._safe_name(p.filename)
+            data_b64: str = p.data
             self._check_size(len(data_b64) * 3 // 4 - data_b64[-2:].count("="))
             try:
                 data = await asyncio.to_thread(base64.b64decode, data_b64, validate=True)
@@ -240,44 +247,44 @@ class Ingest:
             await self._accept(
                 partial,
                 name,
-                p.filename,  # type: ignore[attr-defined]
-                p.mime_type,  # type: ignore[attr-defined]
+                p.filename,
+                p.mime_type,
                 digest,
                 frame.id,
             )
         except UploadRefused as exc:
-            self._refuse(client, frame, exc, getattr(p, "upload_id", None))
+            self._refuse(client, frame, exc, p.upload_id)
 
     async def on_upload_start(self, client: Client, frame: Frame) -> None:
-        p = frame.payload
+        p = cast(UploadStartPayload, frame.payload)
         uploads: dict[str, ChunkedUpload] = client.state.setdefault("uploads", {})
         try:
-            if p.upload_id in uploads:  # type: ignore[attr-defined]
+            if p.upload_id in uploads:
                 raise UploadRefused("duplicate_upload", "this upload_id is already open")
             if len(uploads) >= MAX_OPEN_UPLOADS_PER_CLIENT:
                 raise UploadRefused(
                     "too_many_uploads",
                     f"at most {MAX_OPEN_UPLOADS_PER_CLIENT} uploads may be open at once",
                 )
-            name = self._safe_name(p.filename)  # type: ignore[attr-defined]
-            self._check_size(p.size)  # type: ignore[attr-defined]
+            name = self._safe_name(p.filename)
+            self._check_size(p.size)
         except UploadRefused as exc:
-            self._refuse(client, frame, exc, p.upload_id)  # type: ignore[attr-defined]
+            self._refuse(client, frame, exc, p.upload_id)
             return
         partial = await asyncio.to_thread(PartialFile, self.workspace.documents)
-        uploads[p.upload_id] = ChunkedUpload(  # type: ignore[attr-defined]
-            upload_id=p.upload_id,  # type: ignore[attr-defined]
+        uploads[p.upload_id] = ChunkedUpload(
+            upload_id=p.upload_id,
             filename=name,
-            original_filename=p.filename,  # type: ignore[attr-defined]
-            mime_type=p.mime_type,  # type: ignore[attr-defined]
-            size=p.size,  # type: ignore[attr-defined]
-            sha256=p.sha256.lower(),  # type: ignore[attr-defined]
+            original_filename=p.filename,
+            mime_type=p.mime_type,
+            size=p.size,
+            sha256=p.sha256.lower(),
             partial=partial,
         )
         client.send(
             encode(
                 "upload_progress",
-                {"upload_id": p.upload_id, "received": 0, "size": p.size},  # type: ignore[attr-defined]
+                {"upload_id": p.upload_id, "received": 0, "size": p.size},
                 id=frame.id,
             )
         )
@@ -288,20 +295,20 @@ class Ingest:
             await asyncio.to_thread(upload.partial.discard)
 
     async def on_upload_chunk(self, client: Client, frame: Frame) -> None:
-        p = frame.payload
-        upload_id: str = p.upload_id  # type: ignore[attr-defined]
+        p = cast(UploadChunkPayload, frame.payload)
+        upload_id: str = p.upload_id
         upload: ChunkedUpload | None = client.state.get("uploads", {}).get(upload_id)
         try:
             if upload is None:
                 raise UploadRefused("unknown_upload", "no open upload with this upload_id")
-            if p.seq != upload.next_seq:  # type: ignore[attr-defined]
+            if p.seq != upload.next_seq:
                 raise UploadRefused(
                     "chunk_out_of_order",
-                    f"expected chunk {upload.next_seq}, got {p.seq}; the upload is"  # type: ignore[attr-defined]
+                    f"expected chunk {upload.next_seq}, got {p.seq}; the upload is"
                     " cancelled, start again",
                 )
             try:
-                data = base64.b64decode(p.data, validate=True)  # type: ignore[attr-defined]
+                data = base64.b64decode(p.data, validate=True)
             except (binascii.Error, ValueError):
                 raise UploadRefused(
                     "bad_base64", "chunk data is not valid base64; the upload is cancelled"
@@ -327,7 +334,7 @@ class Ingest:
         )
 
     async def on_upload_end(self, client: Client, frame: Frame) -> None:
-        upload_id: str = frame.payload.upload_id  # type: ignore[attr-defined]
+        upload_id = cast(UploadEndPayload, frame.payload).upload_id
         upload: ChunkedUpload | None = client.state.get("uploads", {}).pop(upload_id, None)
         try:
             if upload is None:

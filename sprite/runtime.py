@@ -14,7 +14,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from sprite.clients import Client, Hub
 from sprite.ingest import Ingest
@@ -22,7 +22,19 @@ from sprite.missions import MissionContext, MissionRunner
 from sprite.storage import Storage, new_id
 from sprite.workspace import Workspace
 from stackdocs.config import SpriteSettings
-from stackdocs.protocol import MAX_FRAME_BYTES, PAYLOADS, Frame, encode, error_frame
+from stackdocs.protocol import (
+    MAX_FRAME_BYTES,
+    PAYLOADS,
+    ArtifactRequestPayload,
+    DocumentRequestPayload,
+    ExtractionRequestPayload,
+    Frame,
+    MissionCancelPayload,
+    MissionPayload,
+    StackCreatePayload,
+    encode,
+    error_frame,
+)
 
 log = logging.getLogger("sprite.runtime")
 
@@ -33,11 +45,12 @@ MAX_ARTIFACT_FRAME_DATA = MAX_FRAME_BYTES - 64 * 1024
 
 @dataclass
 class RunningMission:
-    ctx: MissionContext
+    kind: str  # "shell" | "agent"
     task: asyncio.Task[None] | None = None
     final_event: str | None = None  # "complete" | "error" once the runner reported one
     final_content: str = ""
-    extra: dict[str, Any] = field(default_factory=dict)
+    interrupted: bool = False  # the Sprite is stopping (not a user's cancel)
+    ctx: MissionContext = field(init=False)  # built after, as its emit needs this object
 
 
 class SpriteRuntime:
@@ -130,8 +143,8 @@ class SpriteRuntime:
             return
         self._shut_down = True
         for running in list(self.missions.values()):
-            running.extra["interrupted"] = True
-            if running.extra.get("kind") == "shell" and running.task is not None:
+            running.interrupted = True
+            if running.kind == "shell" and running.task is not None:
                 running.task.cancel()  # the shell kills its process group and records it
             else:
                 running.ctx.cancelled.set()  # runners stop cooperatively
@@ -175,9 +188,8 @@ class SpriteRuntime:
         self.hub.broadcast(encode(msg_type, payload, id=id))
 
     def _mission_emitter(
-        self, running: RunningMission, request_id: str | None
+        self, mission_id: str, running: RunningMission, request_id: str | None
     ) -> Callable[[str, dict[str, Any]], Awaitable[None]]:
-        mission_id = running.ctx.mission_id
         first = [request_id]
 
         async def emit(msg_type: str, payload: dict[str, Any]) -> None:
@@ -227,8 +239,8 @@ class SpriteRuntime:
         client.send(encode("state", await self.storage.state(), id=frame.id))
 
     async def _on_mission(self, client: Client, frame: Frame) -> None:
-        text: str = frame.payload.text  # type: ignore[attr-defined]
-        requested: str | None = frame.payload.mission_id  # type: ignore[attr-defined]
+        request = cast(MissionPayload, frame.payload)
+        text, requested = request.text, request.mission_id
         parent_id: str | None = None
         mission_id = new_id()
         if requested:
@@ -241,43 +253,40 @@ class SpriteRuntime:
         resume = None
         if parent_id is not None:
             resume = await self.storage.thread_session_id(mission["thread_id"])
-        running = RunningMission(
-            ctx=MissionContext(
-                mission_id=mission_id,
-                text=text,
-                workspace=self.workspace.root,
-                storage=self.storage,
-                settings=self.settings,
-                emit=None,  # type: ignore[arg-type]  # set just below: it needs `running`
-                cancelled=asyncio.Event(),
-                resume_session_id=resume,
-            )
+        running = RunningMission(kind)
+        running.ctx = MissionContext(
+            mission_id=mission_id,
+            text=text,
+            workspace=self.workspace.root,
+            storage=self.storage,
+            settings=self.settings,
+            emit=self._mission_emitter(mission_id, running, frame.id),
+            cancelled=asyncio.Event(),
+            resume_session_id=resume,
         )
-        running.extra["kind"] = kind
-        running.ctx.emit = self._mission_emitter(running, frame.id)
         self.missions[mission_id] = running
-        running.task = asyncio.create_task(self._run_mission(running, kind), name=mission_id)
+        running.task = asyncio.create_task(self._run_mission(running), name=mission_id)
 
-    async def _run_mission(self, running: RunningMission, kind: str) -> None:
+    async def _run_mission(self, running: RunningMission) -> None:
         """Run one mission; make sure it ends with exactly one final event and status."""
         ctx = running.ctx
         failure: str | None = None
         try:
-            if kind == "shell":
+            if running.kind == "shell":
                 from sprite.shell import run_shell_mission
 
                 await run_shell_mission(ctx, self.workspace)
             else:
                 await self.runner().run(ctx)
         except asyncio.CancelledError:
-            running.extra["interrupted"] = True  # the Sprite is stopping
+            running.interrupted = True  # the Sprite is stopping
         except Exception as exc:
             log.exception("mission %s failed", ctx.mission_id)
             failure = f"{type(exc).__name__}: {exc}"
         try:
             if running.final_event is not None:
                 return  # the runner ended it; its final event already set the status
-            if running.extra.get("interrupted"):
+            if running.interrupted:
                 await ctx.emit(
                     "agent_event",
                     {
@@ -305,7 +314,7 @@ class SpriteRuntime:
             self.missions.pop(ctx.mission_id, None)
 
     async def _on_mission_cancel(self, client: Client, frame: Frame) -> None:
-        mission_id: str = frame.payload.mission_id  # type: ignore[attr-defined]
+        mission_id = cast(MissionCancelPayload, frame.payload).mission_id
         running = self.missions.get(mission_id)
         if running is None or running.final_event is not None:
             mission = await self.storage.get_mission(mission_id)
@@ -315,7 +324,7 @@ class SpriteRuntime:
         running.ctx.cancelled.set()
 
     async def _on_document_request(self, client: Client, frame: Frame) -> None:
-        document_id: str = frame.payload.document_id  # type: ignore[attr-defined]
+        document_id = cast(DocumentRequestPayload, frame.payload).document_id
         document = await self.storage.get_document(document_id)
         if document is None:
             client.send(error_frame("not_found", f"no document {document_id}", id=frame.id))
@@ -343,7 +352,7 @@ class SpriteRuntime:
         client.send(reply)
 
     async def _on_artifact_request(self, client: Client, frame: Frame) -> None:
-        artifact_id: str = frame.payload.artifact_id  # type: ignore[attr-defined]
+        artifact_id = cast(ArtifactRequestPayload, frame.payload).artifact_id
         artifact = await self.storage.get_artifact(artifact_id)
         if artifact is None:
             client.send(error_frame("not_found", f"no artifact {artifact_id}", id=frame.id))
@@ -372,14 +381,15 @@ class SpriteRuntime:
         client.send(reply)
 
     async def _on_stack_create(self, client: Client, frame: Frame) -> None:
-        name: str = frame.payload.name.strip()  # type: ignore[attr-defined]
+        stack_request = cast(StackCreatePayload, frame.payload)
+        name = stack_request.name.strip()
         if not name:
             client.send(error_frame("invalid_payload", "stack name is empty", id=frame.id))
             return
         try:
             stack = await self.storage.create_stack(
                 name,
-                frame.payload.document_ids,  # type: ignore[attr-defined]
+                stack_request.document_ids,
                 getattr(frame.payload, "description", None),
             )
         except LookupError as exc:
@@ -398,5 +408,6 @@ class SpriteRuntime:
                 )
             )
             return
-        payload = await handler(self.storage, frame.payload.document_id)  # type: ignore[attr-defined]
+        document_id = cast(ExtractionRequestPayload, frame.payload).document_id
+        payload = await handler(self.storage, document_id)
         client.send(encode("extraction", payload, id=frame.id))

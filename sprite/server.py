@@ -19,6 +19,7 @@ import logging
 import signal
 import sys
 from pathlib import Path
+from typing import cast
 
 from websockets.asyncio.server import ServerConnection, serve
 from websockets.exceptions import ConnectionClosed
@@ -26,7 +27,14 @@ from websockets.exceptions import ConnectionClosed
 from sprite.clients import CLOSE_UNAUTHORIZED, Client
 from sprite.runtime import SpriteRuntime
 from stackdocs.config import SpriteSettings
-from stackdocs.protocol import CLIENT_TYPES, MAX_FRAME_BYTES, FrameError, error_frame, parse_frame
+from stackdocs.protocol import (
+    CLIENT_TYPES,
+    MAX_FRAME_BYTES,
+    AuthPayload,
+    FrameError,
+    error_frame,
+    parse_frame,
+)
 
 log = logging.getLogger("sprite.server")
 
@@ -73,7 +81,7 @@ class SpriteServer:
         if isinstance(frame, FrameError) or frame.type != "auth":
             await self._refuse(ws, "the first frame must be auth {token} (or send a Bearer header)")
             return False
-        if not token_matches(frame.payload.token, self.settings.token):  # type: ignore[attr-defined]
+        if not token_matches(cast(AuthPayload, frame.payload).token, self.settings.token):
             await self._refuse(ws, "invalid token")
             return False
         return True
@@ -111,7 +119,7 @@ class SpriteServer:
             )
             return
         if frame.type == "auth":  # a token refresh on an open socket
-            if not token_matches(frame.payload.token, self.settings.token):  # type: ignore[attr-defined]
+            if not token_matches(cast(AuthPayload, frame.payload).token, self.settings.token):
                 await client.stop()
                 await self._refuse(ws, "invalid token")
             return
