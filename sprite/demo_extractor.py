@@ -683,7 +683,12 @@ def spend_summary(
 
 
 def _shown(value: Any) -> Any:
-    return " and ".join(map(str, value)) if isinstance(value, list) else value
+    """A term as a person reads it: parties joined, amounts as money."""
+    if isinstance(value, list):
+        return " and ".join(map(str, value))
+    if isinstance(value, float):
+        return facts.money(Decimal(str(value)))
+    return value
 
 
 def _count(number: int, noun: str) -> str:

@@ -110,7 +110,7 @@ MERIDIAN = "Meridian Data Consulting"
 
 INVOICES: tuple[Invoice, ...] = (
     Invoice(
-        filename="northwind-cloud-NW-2026-0117.pdf",
+        filename="northwind-0117.pdf",
         vendor=NORTHWIND,
         vendor_address=NORTHWIND_ADDRESS,
         number="NW-2026-0117",
@@ -126,7 +126,7 @@ INVOICES: tuple[Invoice, ...] = (
         ),
     ),
     Invoice(
-        filename="blue-harbor-legal-BHL-3391.pdf",
+        filename="blue-harbor-3391.pdf",
         vendor="Blue Harbor Legal LLP",
         vendor_address=("77 Marion Street, Floor 12", "Seattle, WA 98104"),
         number="BHL-3391",
@@ -140,7 +140,7 @@ INVOICES: tuple[Invoice, ...] = (
         ),
     ),
     Invoice(
-        filename="atlas-office-supply-AOS-58812.pdf",
+        filename="atlas-58812.pdf",
         vendor="Atlas Office Supply Co.",
         vendor_address=("5400 Airport Way S", "Seattle, WA 98108"),
         number="AOS-58812",
@@ -155,7 +155,7 @@ INVOICES: tuple[Invoice, ...] = (
         ),
     ),
     Invoice(
-        filename="meridian-data-MDC-2026-014.pdf",
+        filename="meridian-014.pdf",
         vendor=MERIDIAN,
         vendor_address=("1001 Fourth Avenue, Suite 3200", "Seattle, WA 98154"),
         number="MDC-2026-014",
@@ -174,7 +174,7 @@ INVOICES: tuple[Invoice, ...] = (
         ),
     ),
     Invoice(
-        filename="cobalt-facilities-CFM-7730-scan.jpg",
+        filename="cobalt-7730-scan.jpg",
         vendor="Cobalt Facilities Management",
         vendor_address=("2100 Elliott Avenue", "Seattle, WA 98121"),
         number="CFM-7730",
@@ -189,7 +189,7 @@ INVOICES: tuple[Invoice, ...] = (
         ),
     ),
     Invoice(
-        filename="northwind-cloud-NW-2026-0342.pdf",
+        filename="northwind-0342.pdf",
         vendor=NORTHWIND,
         vendor_address=NORTHWIND_ADDRESS,
         number="NW-2026-0342",
@@ -225,7 +225,7 @@ class Contract:
 
 
 CONTRACT = Contract(
-    filename="meridian-msa-2026.docx",
+    filename="meridian-msa.docx",
     title="Master Services Agreement",
     vendor=MERIDIAN,
     terms=(
@@ -254,7 +254,7 @@ class LedgerEntry:
     amount: Decimal
 
 
-LEDGER_FILENAME = "q1-2026-spend-ledger.xlsx"
+LEDGER_FILENAME = "q1-spend-ledger.xlsx"
 LEDGER_SHEET = "Ledger"
 LEDGER_COLUMNS = ("Booked", "Vendor", "Reference", "Category", "Amount")
 _CATEGORIES = {
