@@ -102,16 +102,28 @@ class FakeMistral:
         kind = document.get("type")
         url = document.get(kind or "", "") if kind in ("document_url", "image_url") else ""
         if not request.get("model") or not url.startswith("data:") or ";base64," not in url:
-            return 422, {"detail": [{"loc": ["body", "document"], "msg": "invalid document"}]}
+            return 422, {
+                "detail": [
+                    {"loc": ["body", "document"], "msg": "invalid document", "type": "value_error"}
+                ]
+            }
         try:
             data = base64.b64decode(url.split(";base64,", 1)[1], validate=True)
         except (binascii.Error, ValueError):
-            return 422, {"detail": [{"loc": ["body", "document"], "msg": "invalid base64"}]}
+            return 422, {
+                "detail": [
+                    {"loc": ["body", "document"], "msg": "invalid base64", "type": "value_error"}
+                ]
+            }
         if kind == "document_url":
             try:
                 pages = pdf_markdown_pages(data)
             except Exception:
-                return 422, {"detail": [{"loc": ["body", "document"], "msg": "unreadable"}]}
+                return 422, {
+                    "detail": [
+                        {"loc": ["body", "document"], "msg": "unreadable", "type": "value_error"}
+                    ]
+                }
         else:
             pages = [f"![img-0.jpeg](img-0.jpeg)\n\nScanned image of {len(data)} bytes"]
         return 200, {

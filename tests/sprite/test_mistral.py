@@ -77,7 +77,10 @@ async def test_text_formats_are_converted_locally(mistral_sprite, fake):
 
 
 async def test_api_errors_fail_the_document_with_the_reason(mistral_sprite, fake):
-    fake.failure = (422, {"detail": [{"loc": ["body", "document"], "msg": "too many pages"}]})
+    fake.failure = (
+        422,
+        {"detail": [{"loc": ["body", "document"], "msg": "too many pages", "type": "value_error"}]},
+    )
     async with connect(mistral_sprite) as ws:
         client = SpriteClient(ws)
         doc_id = (await client.upload("a.pdf", documents.text_pdf_with_table(1)))["payload"][
@@ -85,7 +88,7 @@ async def test_api_errors_fail_the_document_with_the_reason(mistral_sprite, fake
         ]
         final = (await client.wait_document(doc_id))["payload"]
     assert final["status"] == "failed"
-    assert final["error"].startswith("Mistral OCR failed")
+    assert final["error"].startswith("Mistral OCR failed") and "too many pages" in final["error"]
     (doc,) = mistral_sprite.query("SELECT status, error FROM documents")
     assert doc["status"] == "failed" and doc["error"] == final["error"]
 
@@ -103,6 +106,7 @@ async def test_a_refused_token_fails_the_document(make_sprite, fake):
         doc_id = (await client.upload("s.png", documents.scan_image()))["payload"]["document_id"]
         final = (await client.wait_document(doc_id))["payload"]
     assert final["status"] == "failed" and "Mistral OCR failed" in final["error"]
+    assert "401" in final["error"]
     assert fake.requests[0]["authorization"] == "Bearer stale-token"
 
 
