@@ -24,6 +24,7 @@ import binascii
 import contextlib
 import hashlib
 import logging
+import re
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -52,6 +53,7 @@ log = logging.getLogger("sprite.ingest")
 # reading it) is marked failed instead of being retried forever.
 MAX_INGEST_ATTEMPTS = 2
 MAX_OPEN_UPLOADS_PER_CLIENT = 8
+_DOCUMENT_ID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 # On SIGTERM, the document being read may finish for this long before it is cut short.
 STOP_GRACE_SECONDS = 5.0
 
@@ -137,18 +139,23 @@ class Ingest:
         documents = await self.storage.list_documents()
         known = {doc["id"] for doc in documents}
 
+        def ours_but_unknown(name: str, separator: str) -> bool:
+            # Only names this code gives ("{uuid}_…", "{uuid}.md") are swept: files a user put
+            # here from the shell are theirs, never deleted.
+            doc_id = name.split(separator, 1)[0]
+            return bool(_DOCUMENT_ID.fullmatch(doc_id)) and doc_id not in known
+
         def sweep() -> tuple[list[str], list[str]]:
             orphans, missing = [], []
             for entry in self.workspace.documents.iterdir():
-                doc_id = entry.name.split("_", 1)[0]
-                if entry.is_file() and doc_id not in known:
+                if entry.is_file() and ours_but_unknown(entry.name, "_"):
                     entry.unlink(missing_ok=True)  # renamed into place, row never written
                     orphans.append(entry.name)
             for doc in documents:
                 if not (self.workspace.root / doc["file_path"]).is_file():
                     missing.append(doc["id"])
             for entry in self.workspace.ocr.iterdir():
-                if entry.is_file() and entry.stem not in known:
+                if entry.is_file() and entry.suffix == ".md" and ours_but_unknown(entry.name, "."):
                     entry.unlink(missing_ok=True)
             return orphans, missing
 

@@ -107,8 +107,10 @@ async def test_restart_repairs_files_a_crash_or_a_user_left_inconsistent(make_sp
     ws_root = sprite.workspace
     (ws_root / f"ocr/{kept}.md").unlink()  # cached text removed: rebuilt from the database
     (ws_root / f"documents/{gone}_gone.txt").unlink()  # stored file removed by hand
-    orphan = ws_root / "documents/0000-orphan_renamed-but-never-recorded.txt"
+    orphan = ws_root / "documents/0b5a1e7c-2f4d-4c61-9d0e-6a4f3c2b1a09_never-recorded.txt"
     orphan.write_text("crash between rename and insert")
+    (ws_root / "ocr/0b5a1e7c-2f4d-4c61-9d0e-6a4f3c2b1a09.md").write_text("orphan text")
+    (ws_root / "documents/my own notes.txt").write_text("put here from the shell: kept")
     (ws_root / "ocr/.tmp-123-half.md").write_text("half")
     (ws_root / "artifacts/.tmp-9-x.log").write_text("half")
 
@@ -123,6 +125,7 @@ async def test_restart_repairs_files_a_crash_or_a_user_left_inconsistent(make_sp
         f"documents/{kept}_kept.txt",
         f"ocr/{kept}.md",
         f"ocr/{gone}.md",
+        "documents/my own notes.txt",  # a user's own file is never swept
     }
 
 
