@@ -15,12 +15,13 @@ import contextlib
 import logging
 import time
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from typing import Any
 
 import reflex as rx
 
 from app import link
-from app.canvas.state import CanvasState
+from app.canvas.state import CanvasState, prepare_latest
 from app.chat.state import ChatState
 from app.checkpoints import FRAME_ID_PREFIX, CheckpointsState
 from app.documents.reader import SCROLL_TO_HIGHLIGHT, DocumentReaderState
@@ -157,9 +158,10 @@ class WorkspaceState(rx.State):
                     await asyncio.wait_for(sprite.arrived.wait(), HOUSEKEEPING_SECONDS)
                 if sprite.inbox:
                     await asyncio.sleep(FLUSH_SECONDS)  # let the burst gather
-                    frames = sprite.take()
+                    # Decode and prepare off the lock; apply under it in one go.
+                    batch = await asyncio.to_thread(Batch.of, sprite.take())
                     async with self:
-                        effects = await self._apply(frames)
+                        effects = await self._apply(batch)
                     for effect in effects:
                         if isinstance(effect, tuple):
                             msg_type, payload, *frame_id = effect
@@ -186,24 +188,17 @@ class WorkspaceState(rx.State):
         finally:
             sprite.pump_running = False
 
-    async def _apply(self, frames: list[Frame]) -> list[Any]:
+    async def _apply(self, batch: Batch) -> list[Any]:
         """Apply one batch of frames to state. Returns follow-ups: frames to send (tuples)
         and events for the browser. Consecutive frames of a kind are applied together."""
         effects: list[Any] = []
-        runs: list[tuple[str, list[Frame]]] = []
-        for frame in frames:
-            if runs and runs[-1][0] == frame.type:
-                runs[-1][1].append(frame)
-            else:
-                runs.append((frame.type, [frame]))
-        for kind, group in runs:
-            payloads = [f.payload.model_dump(mode="json") for f in group]
+        for kind, group, payloads in batch.runs:
             if kind == "agent_event":
                 chat = await self.get_state(ChatState)
                 chat._apply_events([(f.id, p) for f, p in zip(group, payloads, strict=True)])
             elif kind == "canvas_update":
                 canvas = await self.get_state(CanvasState)
-                await canvas._apply_updates(payloads)
+                await canvas._apply_updates(payloads, batch.ready)
             elif kind == "document_event":
                 documents = await self.get_state(DocumentsState)
                 reader = await self.get_state(DocumentReaderState)
@@ -273,6 +268,28 @@ class WorkspaceState(rx.State):
         self.sprite_status = self.sprite_detail = self.problem = ""
         for state_cls in (ChatState, DocumentsState, StacksState, CheckpointsState, CanvasState):
             (await self.get_state(state_cls))._clear()
+
+
+@dataclass
+class Batch:
+    """Frames received together, grouped in runs of one type, with payloads as dicts and the
+    newest data of each artifact already prepared for its view."""
+
+    runs: list[tuple[str, list[Frame], list[dict[str, Any]]]]
+    ready: dict[str, Any]
+
+    @classmethod
+    def of(cls, frames: list[Frame]) -> Batch:
+        runs: list[tuple[str, list[Frame], list[dict[str, Any]]]] = []
+        for frame in frames:
+            payload = frame.payload.model_dump(mode="json")
+            if runs and runs[-1][0] == frame.type:
+                runs[-1][1].append(frame)
+                runs[-1][2].append(payload)
+            else:
+                runs.append((frame.type, [frame], [payload]))
+        updates = [p for kind, _, payloads in runs if kind == "canvas_update" for p in payloads]
+        return cls(runs, prepare_latest(updates) if updates else {})
 
 
 async def _reap_if_orphaned(token: str) -> None:

@@ -53,14 +53,23 @@ class ArtifactView(rx.State, mixin=True):
 
     async def _load(self, artifact_id: str, title: str, data: Any) -> None:
         """Draw ``data``; bad data becomes a visible explanation, never an exception."""
+        try:
+            prepared = await asyncio.to_thread(self._prepare, data)
+        except ArtifactDataError as exc:
+            self._show_problem(artifact_id, title, str(exc))
+            return
+        self._show_prepared(artifact_id, title, prepared)
+
+    def _show_prepared(self, artifact_id: str, title: str, prepared: Any) -> None:
         self.artifact_id = artifact_id
         self.title = title
         self.problem = ""
-        try:
-            prepared = await asyncio.to_thread(self._prepare, data)
-            self._show(prepared)
-        except ArtifactDataError as exc:
-            self.problem = str(exc)
+        self._show(prepared)
+
+    def _show_problem(self, artifact_id: str, title: str, problem: str) -> None:
+        self.artifact_id = artifact_id
+        self.title = title
+        self.problem = problem
 
 
 @dataclass(frozen=True)

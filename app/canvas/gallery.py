@@ -5,10 +5,13 @@ A developer adding a type sees it here at once; nothing in this file changes whe
 
 from __future__ import annotations
 
+import asyncio
+from typing import Any
+
 import reflex as rx
 
 from app.canvas import registry
-from app.canvas.base import ArtifactKind
+from app.canvas.base import ArtifactKind, Sample
 from app.canvas.state import FallbackView
 from app.canvas.views import fallback_view
 from app.chrome import brand, theme_toggle
@@ -17,17 +20,36 @@ from app.documents.reader import DocumentReaderState, reader_dialog
 VIEW_HEIGHT = {"table": "560px", "chart": "440px", "terminal": "300px"}
 
 
+_prepared: dict[str, tuple[Sample, Any]] = {}  # kind -> its sample, checked and converted
+
+
+async def prepared_sample(kind: ArtifactKind) -> tuple[Sample, Any]:
+    """Samples never change: prepare each once per process, not once per visit."""
+    if kind.name not in _prepared:
+        sample = kind.sample()
+        _prepared[kind.name] = (
+            sample,
+            await asyncio.to_thread(kind.view_state._prepare, sample.data),
+        )
+    return _prepared[kind.name]
+
+
 class GalleryState(rx.State):
     loaded: bool = False
+    only: str = ""  # ?type=table shows that type alone
 
     @rx.event
     async def load_samples(self) -> None:
+        wanted = str(self.router.url.query_parameters.get("type", ""))
+        self.only = wanted if registry.get(wanted) else ""
         reader = await self.get_state(DocumentReaderState)
         for kind in registry.kinds():
-            sample = kind.sample()
+            if self.only and kind.name != self.only:
+                continue
+            sample, prepared = await prepared_sample(kind)
             reader._seed(sample.documents)
             view = await self.get_state(registry.view(kind.name, "gallery"))
-            await view._load(f"sample-{kind.name}", sample.title, sample.data)
+            view._show_prepared(f"sample-{kind.name}", sample.title, prepared)
         fallback = await self.get_state(FallbackView)
         await fallback._load(
             "timeline", {"events": [{"at": "2025-03-01", "what": "Contract signed"}]}
@@ -92,6 +114,31 @@ def _fallback_card() -> rx.Component:
     )
 
 
+def _type_filter() -> rx.Component:
+    def chip(label: str, value: str) -> rx.Component:
+        href = "/gallery" if not value else f"/gallery?type={value}"
+        return rx.link(
+            rx.badge(
+                label,
+                variant=rx.cond(GalleryState.only == value, "solid", "soft"),
+                color_scheme=rx.cond(GalleryState.only == value, "indigo", "gray"),
+                size="2",
+                radius="full",
+            ),
+            href=href,
+            underline="none",
+        )
+
+    return rx.hstack(
+        chip("All types", ""),
+        *[chip(kind.name, kind.name) for kind in registry.kinds()],
+        spacing="2",
+        wrap="wrap",
+        aria_label="Show one type",
+        role="navigation",
+    )
+
+
 def gallery_page() -> rx.Component:
     return rx.box(
         rx.hstack(
@@ -125,11 +172,18 @@ def gallery_page() -> rx.Component:
                     ),
                     spacing="2",
                 ),
+                _type_filter(),
                 rx.cond(
                     GalleryState.loaded,
                     rx.vstack(
-                        *[_card(kind) for kind in registry.kinds()],
-                        _fallback_card(),
+                        *[
+                            rx.cond(
+                                (GalleryState.only == "") | (GalleryState.only == kind.name),
+                                _card(kind),
+                            )
+                            for kind in registry.kinds()
+                        ],
+                        rx.cond(GalleryState.only == "", _fallback_card()),
                         spacing="5",
                         width="100%",
                     ),

@@ -14,6 +14,7 @@ import reflex as rx
 
 from app import link
 from app.canvas import registry
+from app.canvas.base import ArtifactDataError
 
 MAX_ARTIFACTS = 200
 FALLBACK_PREVIEW_CHARS = 4_000
@@ -78,8 +79,11 @@ class CanvasState(rx.State):
         self._retab()
         await self._show_active()
 
-    async def _apply_updates(self, updates: list[dict[str, Any]]) -> None:
-        """``canvas_update`` payloads of one batch, oldest first (several may share an id)."""
+    async def _apply_updates(
+        self, updates: list[dict[str, Any]], ready: dict[str, Any] | None = None
+    ) -> None:
+        """``canvas_update`` payloads of one batch, oldest first (several may share an id).
+        ``ready``: artifact id → its latest data already prepared by :func:`prepare_latest`."""
         latest: dict[str, dict[str, Any]] = {}
         for update in updates:
             if _valid(update):
@@ -103,16 +107,16 @@ class CanvasState(rx.State):
         # What a mission just published is what the user wants to see.
         if newcomer:
             self.active_id = newcomer
-            await self._show_active()
+            await self._show_active(ready)
         elif self.active_id in latest:
-            await self._show_active()
+            await self._show_active(ready)
 
     def _retab(self) -> None:
         self.tabs = [
             tab_of({"artifact_id": artifact_id, **a}) for artifact_id, a in self._artifacts.items()
         ]
 
-    async def _show_active(self) -> None:
+    async def _show_active(self, ready: dict[str, Any] | None = None) -> None:
         artifact = self._artifacts.get(self.active_id)
         if artifact is None:
             self.active_id = self.active_type = self.active_title = ""
@@ -136,6 +140,13 @@ class CanvasState(rx.State):
             return
         self.active_type = artifact_type
         view = await self.get_state(registry.view(artifact_type, "canvas"))
+        if ready and self.active_id in ready:
+            prepared = ready[self.active_id]
+            if isinstance(prepared, ArtifactDataError):
+                view._show_problem(self.active_id, self.active_title, str(prepared))
+            else:
+                view._show_prepared(self.active_id, self.active_title, prepared)
+            return
         await view._load(self.active_id, self.active_title, artifact.get("data"))
 
     def _clear(self) -> None:
@@ -143,6 +154,23 @@ class CanvasState(rx.State):
         self.tabs = []
         self.active_id = self.active_type = self.active_title = ""
         self.loading = self.synced = False
+
+
+def prepare_latest(updates: list[dict[str, Any]]) -> dict[str, Any]:
+    """The latest data of each artifact in ``updates``, prepared for its view (or the
+    :class:`ArtifactDataError` saying why it cannot be). Pure and thread-safe: the pump runs it
+    in a worker thread before taking the state lock, so a big artifact does not hold the lock."""
+    latest = {str(u["artifact_id"]): u for u in updates if _valid(u)}
+    ready: dict[str, Any] = {}
+    for artifact_id, update in latest.items():
+        kind = registry.get(update["artifact_type"])
+        if kind is None or update.get("data") is None:
+            continue
+        try:
+            ready[artifact_id] = kind.view_state._prepare(update["data"])
+        except ArtifactDataError as exc:
+            ready[artifact_id] = exc
+    return ready
 
 
 def _valid(artifact: Any) -> bool:

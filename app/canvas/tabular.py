@@ -44,6 +44,22 @@ class Table:
     sources: dict[str, dict[str, Any]] = field(default_factory=dict)
     # Values flagged for review, sparse: "row:col" -> the reason
     flags: dict[str, str] = field(default_factory=dict)
+    # Sort keys by column, computed on first use; not saved with the state (cheap to redo).
+    _keys: dict[int, list[tuple[int, float, str]]] = field(
+        default_factory=dict, repr=False, compare=False
+    )
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {k: v for k, v in self.__dict__.items() if k != "_keys"}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self._keys = {}
+
+    def sort_keys(self, column: int) -> list[tuple[int, float, str]]:
+        if column not in self._keys:
+            self._keys[column] = [sort_key(row[column]) for row in self.values]
+        return self._keys[column]
 
     @property
     def row_count(self) -> int:
@@ -209,7 +225,8 @@ def select_rows(
     else:
         rows = list(range(table.row_count))
     if 0 <= sort_column < len(table.columns):
-        keyed = [(sort_key(table.values[i][sort_column]), i) for i in rows]
+        keys = table.sort_keys(sort_column)
+        keyed = [(keys[i], i) for i in rows]
         empties = [i for key, i in keyed if key[0] == 2]
         filled = [(key, i) for key, i in keyed if key[0] != 2]
         filled.sort(key=lambda pair: pair[0], reverse=descending)

@@ -9,7 +9,8 @@ import reflex as rx
 from app.canvas import ansi
 from app.canvas.base import ArtifactDataError, ArtifactKind, ArtifactView, Sample, with_problem
 
-MAX_LINES = 5_000
+MAX_LINES = 1_000  # on screen; the whole output stays in the workspace's log file
+MAX_PARSED_CHARS = 256 * 1024  # only the tail of a huge output is parsed
 
 
 def parse_terminal(data: Any) -> dict[str, Any]:
@@ -32,12 +33,18 @@ def parse_terminal(data: Any) -> dict[str, Any]:
         "exit_code": exit_code,
         "running": running,
         "status": str(data.get("status") or ("running" if running else "")),
+        "log_path": str(data.get("log_path") or ""),
+        "truncated": bool(data.get("truncated")),
     }
 
 
 def styled_lines(output: str, limit: int = MAX_LINES) -> tuple[list[list[dict[str, str]]], int]:
     """Display runs per line (``{t, c, fg, bg}``) for the last ``limit`` lines, and how many
     earlier lines were dropped."""
+    cut = 0
+    if len(output) > MAX_PARSED_CHARS:
+        head, output = output[:-MAX_PARSED_CHARS], output[-MAX_PARSED_CHARS:]
+        cut = head.count("\n")
     lines = ansi.parse(output)
     dropped = max(0, len(lines) - limit)
     out = []
@@ -47,13 +54,14 @@ def styled_lines(output: str, limit: int = MAX_LINES) -> tuple[list[list[dict[st
             fg, bg = style.css_color()
             runs.append({"t": text, "c": style.css_classes(), "fg": fg, "bg": bg})
         out.append(runs)
-    return out, dropped
+    return out, dropped + cut
 
 
 class TerminalView(ArtifactView, mixin=True):
     command: str = ""
     lines: list[list[dict[str, str]]] = []
     dropped_lines: int = 0
+    earlier_note: str = ""  # what is not shown, and where the whole output is
     exit_code: str = ""  # "" while running or unknown
     running: bool = False
     status: str = ""  # running | exited | timeout | cancelled | interrupted ("" if not given)
@@ -70,6 +78,14 @@ class TerminalView(ArtifactView, mixin=True):
         self.status = prepared["status"]
         self.exit_code = "" if prepared["exit_code"] is None else str(prepared["exit_code"])
         self.lines, self.dropped_lines = prepared["lines"], prepared["dropped"]
+        hidden = self.dropped_lines > 0 or prepared["truncated"]
+        where = f": the whole output is {prepared['log_path']}" if prepared["log_path"] else ""
+        if self.dropped_lines > 0:
+            self.earlier_note = f"… {self.dropped_lines:,} earlier lines not shown{where}"
+        elif hidden:
+            self.earlier_note = f"… earlier output not shown{where}"
+        else:
+            self.earlier_note = ""
 
 
 def _run(run: Any) -> rx.Component:
@@ -100,13 +116,7 @@ def render(S: Any) -> rx.Component:
         ),
     )
     screen = rx.auto_scroll(
-        rx.cond(
-            S.dropped_lines > 0,
-            rx.el.div(
-                "… " + S.dropped_lines.to_string() + " earlier lines not shown",
-                class_name="sd-term-note",
-            ),
-        ),
+        rx.cond(S.earlier_note != "", rx.el.div(S.earlier_note, class_name="sd-term-note")),
         rx.foreach(
             S.lines,
             lambda line: rx.el.div(rx.foreach(line, _run), class_name="sd-term-line"),
