@@ -208,8 +208,10 @@ class SpriteRuntime:
                     status = (payload.get("meta") or {}).get("status")
                     if status not in ("cancelled", "interrupted"):
                         status = "completed" if running.final_event == "complete" else "failed"
-                    error = None if status == "completed" else running.final_content[:2000]
-                    await self.storage.finish_mission(mission_id, status, error or status)
+                    error = None
+                    if status != "completed":
+                        error = running.final_content[:2000] or status
+                    await self.storage.finish_mission(mission_id, status, error)
             elif msg_type == "canvas_update":
                 await self.storage.upsert_artifact(
                     artifact_id=payload["artifact_id"],

@@ -43,8 +43,8 @@ async def test_output_exit_code_and_cwd(sprite, client):
 
     mission_id, done, artifact = await run(client, "!echo fine")
     assert done["event_type"] == "complete" and artifact["data"]["exit_code"] == 0
-    (row,) = sprite.query("SELECT status FROM missions WHERE id = ?", (mission_id,))
-    assert row["status"] == "completed"
+    (row,) = sprite.query("SELECT status, error FROM missions WHERE id = ?", (mission_id,))
+    assert row == {"status": "completed", "error": None}
 
 
 async def test_streaming_is_coalesced_and_long_output_kept_whole(sprite, client):
