@@ -5,7 +5,9 @@ from __future__ import annotations
 import os
 import socket
 import subprocess
+from pathlib import Path
 
+from tests.sprite import documents
 from tests.sprite.conftest import SpriteClient, connect
 from tests.support.processes import STACKDOCS_BIN
 
@@ -52,3 +54,23 @@ async def test_graceful_stop_exits_zero_and_the_workspace_reopens(make_sprite):
     async with connect(again) as ws:
         state = await SpriteClient(ws).request("state_request")
     assert [d["filename"] for d in state["payload"]["documents"]] == ["a.txt"]
+
+
+def mapped_files(pid: int) -> str:
+    """The shared libraries (and other files) mapped into a process."""
+    return Path(f"/proc/{pid}/maps").read_text()
+
+
+async def test_heavy_libraries_are_not_loaded_until_needed(make_sprite):
+    """Start-up stays fast because OCR/office/agent libraries load on first use only."""
+    sprite = make_sprite()
+    async with connect(sprite) as ws:
+        client = SpriteClient(ws)
+        await client.request("state_request")
+        await client.request("ping")
+        maps = mapped_files(sprite.proc.pid)
+        for library in ("pdfium", "PIL", "pandas", "lxml", "numpy"):
+            assert library not in maps, library
+        reply = await client.upload("a.pdf", documents.text_pdf_with_table(1))
+        await client.wait_document(reply["payload"]["document_id"])
+        assert "pdfium" in mapped_files(sprite.proc.pid)
