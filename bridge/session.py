@@ -40,6 +40,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import time
 from collections import deque
@@ -80,6 +81,20 @@ TO_SPRITE_FRAMES = 64  # frames waiting for the Sprite (the client's sender wait
 SLOW_CLIENT_SECONDS = 10.0
 MAX_START_FAILURES = 5  # consecutive failures to reach the Sprite before giving up
 SPRITE_MAX_FRAME_BYTES = 4 * MAX_FRAME_BYTES
+
+
+RELAYED_TYPES = CLIENT_TYPES - BRIDGE_TYPES
+
+
+def _frame_type(raw: str | bytes) -> str | None:
+    try:
+        obj = json.loads(raw)
+    except (ValueError, UnicodeDecodeError):
+        return None
+    if not isinstance(obj, dict) or not isinstance(obj.get("payload", {}), dict | None):
+        return None
+    kind = obj.get("type")
+    return kind if isinstance(kind, str) else None
 
 
 def ws_close_code(ws) -> int | None:
@@ -154,6 +169,7 @@ class ClientSession:
         self._to_sprite: asyncio.Queue[str] = asyncio.Queue(maxsize=TO_SPRITE_FRAMES)
         self._carry: str | None = None  # taken from _to_sprite, not yet sent
         self._waiting_for_client = False  # the relay waits for room in the outbox
+        self._sprite_ws = None  # the open connection to the Sprite, when there is one
         self._sprite: SpriteLifecycle | None = None
         self._upstream: asyncio.Task[None] | None = None
         self._expiry: asyncio.Task[None] | None = None
@@ -175,6 +191,13 @@ class ClientSession:
         """Take one frame from the client (JSON text). Never raises for bad input."""
         if self.closed:
             return
+        if self.user_id is not None and len(raw) <= MAX_FRAME_BYTES:
+            # Hot path: a frame for the Sprite is relayed as it came (the Sprite validates its
+            # payload and answers errors with the frame's id); only its type is read here.
+            kind = _frame_type(raw)
+            if kind in RELAYED_TYPES:
+                await self._relay(raw if isinstance(raw, str) else raw.decode("utf-8", "replace"))
+                return
         frame = parse_frame(raw)
         if not self.authenticated:
             if isinstance(frame, FrameError) or frame.type != "auth":
@@ -199,6 +222,17 @@ class ClientSession:
                 self._spawn(self._checkpoint_request(frame.type, frame.payload, frame.id))
             return
         text = raw if isinstance(raw, str) else raw.decode("utf-8", errors="replace")
+        await self._relay(text)
+
+    async def _relay(self, text: str) -> None:
+        ws = self._sprite_ws
+        if ws is not None and self._carry is None and self._to_sprite.empty():
+            # Nothing waits before this frame: send it now instead of via the writer task.
+            try:
+                await ws.send(text)
+                return
+            except ConnectionClosed:
+                pass  # the relay reconnects; the writer sends it on the new connection
         await self._to_sprite.put(text)
 
     async def outgoing(self) -> AsyncIterator[str]:
@@ -415,6 +449,10 @@ class ClientSession:
         async def to_sprite() -> None:
             while True:
                 if self._carry is None:
+                    if self._to_sprite.empty():
+                        # The frames queued while (re)connecting are out: from now on handle()
+                        # may send directly while nothing waits.
+                        self._sprite_ws = ws
                     self._carry = await self._to_sprite.get()
                 await ws.send(self._carry)
                 self._carry = None
@@ -425,6 +463,7 @@ class ClientSession:
             await asyncio.wait({reader, writer}, return_when=asyncio.FIRST_COMPLETED)
             stalled = self._waiting_for_client
         finally:
+            self._sprite_ws = None
             for task in (reader, writer):
                 task.cancel()
             for task in (reader, writer):

@@ -51,6 +51,7 @@ log = logging.getLogger("bridge.providers.local")
 
 START_TIMEOUT_SECONDS = 60.0
 STOP_GRACE_SECONDS = 5.0
+READY_POLL_SECONDS = 0.005
 LOG_MAX_BYTES = 5 * 1024 * 1024
 HOME_DIR = ".home"  # HOME inside the workspace: the agent SDK keeps its sessions there
 UNSANDBOXED_WARNING = (
@@ -330,7 +331,6 @@ class LocalProvider(SpriteProvider):
     ) -> None:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self._start_timeout
-        delay = 0.003
         while loop.time() < deadline:
             if process.returncode is not None:
                 tail = await asyncio.to_thread(_tail, log_path)
@@ -340,8 +340,7 @@ class LocalProvider(SpriteProvider):
                 )
             if await self._accepts(port):
                 return
-            await asyncio.sleep(delay)
-            delay = min(delay * 1.5, 0.05)
+            await asyncio.sleep(READY_POLL_SECONDS)  # a loopback connect costs microseconds
         raise ProviderError("start_timeout", "the Sprite runtime did not start listening in time")
 
     async def sleep(self, sprite_name: str) -> None:
