@@ -8,6 +8,7 @@ import io
 import json
 import os
 import secrets
+import shutil
 import signal
 import socket
 import subprocess
@@ -31,6 +32,7 @@ def free_port() -> int:
 
 class Sprite:
     def __init__(self, workspace: Path | None = None) -> None:
+        self._own_workspace = workspace is None
         self.workspace = workspace or Path(tempfile.mkdtemp(prefix="sprite-bench-"))
         self.port = free_port()
         self.url = f"ws://127.0.0.1:{self.port}"
@@ -67,6 +69,8 @@ class Sprite:
             except subprocess.TimeoutExpired:
                 os.killpg(self.proc.pid, signal.SIGKILL)
                 self.proc.wait()
+        if self._own_workspace:
+            shutil.rmtree(self.workspace, ignore_errors=True)
 
     def rss_mb(self) -> float:
         assert self.proc is not None

@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import shutil
 import subprocess
 import tempfile
 import time
@@ -93,6 +94,7 @@ async def main() -> None:
         rss = sprite.rss_mb()
     finally:
         sprite.stop()
+        shutil.rmtree(scratch, ignore_errors=True)
 
     direct_rate = args.pages / median(pdf_direct)
     runtime_rate = args.pages / median(pdf_runtime)
