@@ -90,11 +90,16 @@ def test_clerk_sign_in_opens_the_workspace(clerk_app: AppServer, clerk: FakeCler
     page.get_by_role("region", name="Mission chat").wait_for(timeout=60_000)
 
     user_id = clerk.users["ada@example.com"]
-    db = sqlite3.connect(clerk_app.data_dir / "platform.db")
-    try:
-        (row,) = db.execute("SELECT id, sprite_status FROM users").fetchall()
-    finally:
-        db.close()
+    row = None
+    for _ in range(600):  # the Sprite is provisioned while the workspace already shows
+        db = sqlite3.connect(clerk_app.data_dir / "platform.db")
+        try:
+            row = db.execute("SELECT id, sprite_status FROM users").fetchone()
+        finally:
+            db.close()
+        if row is not None and row[1] == "active":
+            break
+        page.wait_for_timeout(100)
     assert row == (user_id, "active")  # the user is Clerk's `sub`, created on first sign-in
 
     # A reload (the stored token may be stale by then) signs in again from Clerk's session.
