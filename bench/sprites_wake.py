@@ -23,6 +23,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import shutil
 import statistics
 import sys
 import tempfile
@@ -99,6 +100,7 @@ async def run(rounds: int) -> None:
         await local_provider.close()
     finally:
         fake.stop()
+        shutil.rmtree(scratch, ignore_errors=True)
 
     def ms(values: list[float]) -> str:
         return f"{statistics.median(values) * 1000:8.0f} ms (min {min(values) * 1000:.0f})"
