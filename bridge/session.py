@@ -31,7 +31,7 @@ Behaviour:
   (``asleep``/``waking``/``ready``/``error``) tell the client what is happening. If the
   connection to the Sprite drops (crash, restart, restore), the session wakes it again,
   reconnects and sends ``state_reload {}`` so the UI redraws from ``state``.
-- Frames for the client wait in a bounded queue; a client that stops reading for
+- Frames for the client wait in a queue bounded in frames and bytes; a client that stops reading for
   :data:`SLOW_CLIENT_SECONDS` while it is full is disconnected (close 4408) instead of holding
   up its Sprite — it reconnects and redraws from ``state``.
 """
@@ -76,7 +76,8 @@ CLOSE_FORBIDDEN = 4403
 CLOSE_SLOW_CLIENT = 4408
 SPRITE_CLOSE_TOO_SLOW = 4429  # the Sprite's code for a connection that does not read
 
-OUTBOX_FRAMES = 512  # frames waiting for the client
+OUTBOX_FRAMES = 512  # frames waiting for the client...
+OUTBOX_BYTES = 32 * 1024 * 1024  # ...and their size (one frame always fits, however large)
 TO_SPRITE_FRAMES = 64  # frames waiting for the Sprite (the client's sender waits beyond this)
 SLOW_CLIENT_SECONDS = 10.0
 MAX_START_FAILURES = 5  # consecutive failures to reach the Sprite before giving up
@@ -104,9 +105,11 @@ def ws_close_code(ws) -> int | None:
 class _Outbox:
     """A bounded FIFO of frames for the client that can be closed (the rest still drains)."""
 
-    def __init__(self, limit: int) -> None:
+    def __init__(self, limit: int, max_bytes: int = OUTBOX_BYTES) -> None:
         self._items: deque[str] = deque()
         self._limit = limit
+        self._max_bytes = max_bytes
+        self._bytes = 0
         self._readable = asyncio.Event()
         self._writable = asyncio.Event()
         self.closed = False
@@ -114,18 +117,22 @@ class _Outbox:
     def put_nowait(self, item: str, *, force: bool = False) -> bool:
         if self.closed:
             return True
-        if len(self._items) >= self._limit and not force:
+        if not force and self._items and self._full(len(item)):
             return False
         self._items.append(item)
+        self._bytes += len(item)
         self._readable.set()
         return True
+
+    def _full(self, incoming: int = 0) -> bool:
+        return len(self._items) >= self._limit or self._bytes + incoming > self._max_bytes
 
     async def put(self, item: str, wait_seconds: float) -> bool:
         if self.put_nowait(item):
             return True
         loop = asyncio.get_running_loop()
         deadline = loop.time() + wait_seconds
-        while len(self._items) >= self._limit and not self.closed:
+        while self._items and self._full(len(item)) and not self.closed:
             self._writable.clear()
             remaining = deadline - loop.time()
             if remaining <= 0:
@@ -147,6 +154,7 @@ class _Outbox:
             self._readable.clear()
             await self._readable.wait()
         item = self._items.popleft()
+        self._bytes -= len(item)
         self._writable.set()
         return item
 
