@@ -4,6 +4,8 @@ local OCR (pypdfium2, Tesseract, the DOCX/XLSX converters), once per session."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Coroutine
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +17,16 @@ from sprite.ocr.local import LocalEngine
 from stackdocs.demo.documents import generate_documents
 
 Pages = list[dict[str, Any]]
+
+
+def run_async(coro: Coroutine[Any, Any, Any]) -> Any:
+    """Run ``coro`` on its own event loop in a worker thread.
+
+    Once a browser test has run, Playwright's sync API keeps an event loop running in the main
+    thread for the rest of the session, and neither ``asyncio.run`` nor pytest-asyncio can start
+    another one there: the demo's async tests therefore run in a thread, in any order."""
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, coro).result()
 
 
 @pytest.fixture(scope="session")
@@ -46,4 +58,4 @@ def demo_pages(demo_files: dict[str, Path]) -> dict[str, Pages]:
             ]
         return out
 
-    return asyncio.run(read_all())
+    return run_async(read_all())

@@ -87,6 +87,10 @@ def test_the_presenter_lands_signed_in_with_every_artifact_type(demo_server, pag
     assert page.get_by_role("button", name="Account menu").inner_text().split() == ["D", "demo"]
     assert page.get_by_label("User").count() == 0  # no sign-in form on the way
     screenshot(page, "demo-1-landing")
+    names = [i.filename for i in facts.INVOICES] + [facts.CONTRACT.filename, facts.LEDGER_FILENAME]
+    for name in names:
+        row = page.locator(f"[data-document='{name}']")
+        assert row.get_by_text("ocr_complete").is_visible(), name
 
     tabs = canvas(page).get_by_role("tab")
     assert tabs.count() == 5
@@ -157,6 +161,11 @@ def test_the_stack_has_one_cited_row_per_invoice_and_a_value_opens_its_source(de
     assert reader.locator("mark").inner_text() == facts.money(scan.total)
     assert reader.get_by_text(scan.filename).first.is_visible()
     screenshot(page, "demo-7-citation-scan")
+    page.keyboard.press("Escape")
+
+    # The photographed invoice, opened from the documents list: text read by Tesseract.
+    page.get_by_role("button", name=scan.filename).click()
+    reader.get_by_text(f"Invoice number: {scan.number}").wait_for(timeout=UI_TIMEOUT_MS)
 
 
 def test_after_signing_out_the_form_is_back_and_demo_signs_in_again(demo_server, page):

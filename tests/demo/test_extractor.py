@@ -24,6 +24,7 @@ from sprite.storage import Storage
 from stackdocs.config import SpriteSettings
 from stackdocs.demo import facts
 from stackdocs.demo.missions import STACK_COLUMNS, STACK_NAME, STACK_TABLE_NAME
+from tests.demo.conftest import run_async
 
 TOKEN = "demo-extractor-test-token-0123456789"
 
@@ -101,7 +102,11 @@ def context(root: Path, storage: Storage, text: str, emit: Recorder) -> MissionC
     )
 
 
-async def test_spans_verify_and_a_wrong_span_is_flagged_by_the_agents_check(tmp_path, demo_pages):
+def test_spans_verify_and_a_wrong_span_is_flagged_by_the_agents_check(tmp_path, demo_pages):
+    run_async(_spans_verify_and_a_wrong_span_is_flagged_by_the_agents_check(tmp_path, demo_pages))
+
+
+async def _spans_verify_and_a_wrong_span_is_flagged_by_the_agents_check(tmp_path, demo_pages):
     storage, ids = await storage_with_invoices(tmp_path, demo_pages)
     try:
         emit = Recorder()
@@ -194,7 +199,11 @@ async def test_spans_verify_and_a_wrong_span_is_flagged_by_the_agents_check(tmp_
         await storage.close()
 
 
-async def test_a_wrong_span_on_another_value_is_flagged_with_the_reason(tmp_path, demo_pages):
+def test_a_wrong_span_on_another_value_is_flagged_with_the_reason(tmp_path, demo_pages):
+    run_async(_a_wrong_span_on_another_value_is_flagged_with_the_reason(tmp_path, demo_pages))
+
+
+async def _a_wrong_span_on_another_value_is_flagged_with_the_reason(tmp_path, demo_pages):
     storage, ids = await storage_with_invoices(tmp_path, demo_pages)
     try:
         emit = Recorder()
@@ -225,7 +234,11 @@ async def test_a_wrong_span_on_another_value_is_flagged_with_the_reason(tmp_path
         await storage.close()
 
 
-async def test_the_whole_invoice_mission_commits_verified_cells(tmp_path, demo_pages):
+def test_the_whole_invoice_mission_commits_verified_cells(tmp_path, demo_pages):
+    run_async(_the_whole_invoice_mission_commits_verified_cells(tmp_path, demo_pages))
+
+
+async def _the_whole_invoice_mission_commits_verified_cells(tmp_path, demo_pages):
     storage, _ids = await storage_with_invoices(tmp_path, demo_pages)
     try:
         emit = Recorder()
@@ -249,7 +262,11 @@ async def test_the_whole_invoice_mission_commits_verified_cells(tmp_path, demo_p
         await storage.close()
 
 
-async def test_any_other_mission_gets_one_clear_error(tmp_path):
+def test_any_other_mission_gets_one_clear_error(tmp_path):
+    run_async(_any_other_mission_gets_one_clear_error(tmp_path))
+
+
+async def _any_other_mission_gets_one_clear_error(tmp_path):
     storage = await Storage.open(tmp_path / "agent.db")
     try:
         for text in ("Summarise my documents", "!ls"):

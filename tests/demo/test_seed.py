@@ -24,6 +24,7 @@ from stackdocs.demo.seed import (
     serve_seeding_bridge,
 )
 from stackdocs.demo_launch import ensure_demo, prepare_demo
+from tests.demo.conftest import run_async
 from tests.support.processes import free_port
 
 pytestmark = pytest.mark.slow
@@ -78,7 +79,11 @@ def say_into(lines: list[str]):
     return lines.append
 
 
-async def test_seed_is_complete_cited_idempotent_and_reset_restores_it(tmp_path):
+def test_seed_is_complete_cited_idempotent_and_reset_restores_it(tmp_path):
+    run_async(_seed_is_complete_cited_idempotent_and_reset_restores_it(tmp_path))
+
+
+async def _seed_is_complete_cited_idempotent_and_reset_restores_it(tmp_path):
     data = tmp_path / "data"
     settings = settings_for(data)
     lines: list[str] = []
@@ -182,7 +187,11 @@ async def test_seed_is_complete_cited_idempotent_and_reset_restores_it(tmp_path)
     assert checkpoints(data) == [checkpoint_comment(False)]
 
 
-async def test_reset_without_a_current_seed_checkpoint_seeds_from_an_empty_workspace(tmp_path):
+def test_reset_without_a_current_seed_checkpoint_seeds_from_an_empty_workspace(tmp_path):
+    run_async(_reset_without_a_current_seed_checkpoint_seeds_from_an_empty_workspace(tmp_path))
+
+
+async def _reset_without_a_current_seed_checkpoint_seeds_from_an_empty_workspace(tmp_path):
     data = tmp_path / "data"
     settings = settings_for(data)
     # A demo user with a workspace but no seed of this version (e.g. an older demo's).
@@ -241,3 +250,36 @@ def test_refusals_are_one_clear_line(tmp_path, capsys):
             prepare_demo(busy, reset=False, live=False)
     assert "already in use" in capsys.readouterr().err
     assert not (data / "sprites").exists()  # nothing was seeded on the way
+
+
+def test_live_sends_the_same_missions_to_the_agents_through_the_proxy(tmp_path):
+    run_async(_live_sends_the_same_missions_to_the_agents_through_the_proxy(tmp_path))
+
+
+async def _live_sends_the_same_missions_to_the_agents_through_the_proxy(tmp_path):
+    """--live: the agents get the seed missions (the model here is the scripted fake, which
+    just answers in words); what they did not produce is reported, the seed is labelled."""
+    from tests.fakes.anthropic_api import FakeAnthropicAPI, anything, rule, text_reply
+
+    key = "sk-ant-demo-live-test-0123456789abcdefghijklmnop"
+    fake = FakeAnthropicAPI([rule(anything, text_reply("Noted."), repeat=True)]).start()
+    try:
+        data = tmp_path / "data"
+        settings = settings_for(data, ANTHROPIC_API_KEY=key, ANTHROPIC_UPSTREAM_URL=fake.url)
+        lines: list[str] = []
+        assert await ensure_demo(settings, reset=False, live=True, say=lines.append) == "seeded"
+        asked = [r.last_user_text for r in fake.message_requests()]
+        for mission in SEED_MISSIONS:
+            sent = [text for text in asked if mission.text in text]
+            # Shell missions never reach a model; every other one does, word for word.
+            assert bool(sent) is (not mission.is_shell), mission.key
+        assert {r.api_key for r in fake.message_requests()} == {key}  # injected by the bridge
+        assert checkpoints(data) == [checkpoint_comment(True)]
+        assert any("warning:" in line and STACK_NAME in line for line in lines)
+        # The agents ran them, not the deterministic extractor (which a later plain start,
+        # keeping the live seed, does not run either).
+        assert await ensure_demo(settings, reset=False, live=False, say=lines.append) == "kept"
+        assert not query(data, "SELECT 1 FROM mission_events WHERE payload LIKE '%demo-extractor%'")
+        assert query(data, "SELECT 1 FROM mission_events WHERE payload LIKE '%Noted.%'")
+    finally:
+        fake.stop()
