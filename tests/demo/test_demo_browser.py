@@ -181,6 +181,15 @@ def test_after_signing_out_the_form_is_back_and_demo_signs_in_again(demo_server,
     canvas(page).get_by_role("tab", name=STACK_NAME).wait_for(timeout=UI_TIMEOUT_MS)
     assert canvas(page).get_by_role("tab").count() == 5
 
+    # The deterministic extractor only built the seed: in the running demo, without a model,
+    # a mission is told what to configure (the app's bridge restarted the Sprite its own way).
+    box = page.get_by_label("Mission")
+    box.fill("Which invoices are due in April?")
+    box.press("Enter")
+    chat = page.get_by_role("region", name="Mission chat")
+    chat.get_by_text(re.compile("No model is configured")).wait_for(timeout=UI_TIMEOUT_MS)
+    assert chat.get_by_text(re.compile("only runs the demo's seed missions")).count() == 0
+
 
 def test_reset_brings_the_seeded_workspace_back(demo_server, page):
     """Last in this module: it restarts the demo with --reset."""
