@@ -1,6 +1,7 @@
 """Relay latency: ping → pong through the bridge's /ws vs straight to a Sprite runtime.
 
     .venv/bin/python -m bench.bridge_relay [--rounds 400] [--sessions 1,100] [--interval 0.05]
+                                           [--stackdocs-run]
 
 Each session sends a ping, waits for its pong, then waits ``--interval`` before the next
 (paced, like browsers; the 100 sessions start at random offsets). The relay's sessions all
@@ -55,8 +56,13 @@ async def main() -> None:
     parser.add_argument("--rounds", type=int, default=400)
     parser.add_argument("--sessions", default="1,100")
     parser.add_argument("--interval", type=float, default=0.05)
+    parser.add_argument(
+        "--stackdocs-run", action="store_true", help="measure the real product (Reflex/granian)"
+    )
     args = parser.parse_args()
-    bridge = BridgeProcess({"STACKDOCS_SPRITE_IDLE_SECONDS": "600"}).start()
+    bridge = BridgeProcess({"STACKDOCS_SPRITE_IDLE_SECONDS": "600"}).start(
+        through_stackdocs_run=args.stackdocs_run
+    )
     sprite = DirectSprite().start()
     print(f"bridge sandbox: {bridge.health()['sandbox']}")
     try:

@@ -74,15 +74,22 @@ class BridgeProcess:
         }
         self.proc: subprocess.Popen | None = None
 
-    def start(self) -> BridgeProcess:
+    def start(self, *, through_stackdocs_run: bool = False) -> BridgeProcess:
+        """``through_stackdocs_run``: the real product (Reflex production mode, granian)
+        instead of uvicorn serving ``build_api``."""
+        command = [sys.executable, "-m", "bench.bridge_support", "--port", str(self.port)]
+        if through_stackdocs_run:
+            command = [str(ROOT / ".venv" / "bin" / "stackdocs"), "run", "--port", str(self.port)]
+            self._env = {**os.environ, **self._env}
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "bench.bridge_support", "--port", str(self.port)],
+            command,
             cwd=ROOT,
             env=self._env,
             stdout=subprocess.DEVNULL,
             stderr=(self.data_dir / "bridge.log").open("wb"),
+            start_new_session=True,
         )
-        deadline = time.monotonic() + 120
+        deadline = time.monotonic() + 600
         while time.monotonic() < deadline:
             try:
                 if httpx.get(f"{self.url}/health", timeout=2).json().get("status") == "ok":
@@ -100,13 +107,24 @@ class BridgeProcess:
     def health(self) -> dict:
         return httpx.get(f"{self.url}/health", timeout=5).json()
 
+    def server_pid(self) -> int:
+        """The process serving the routes (Reflex runs them in a granian worker)."""
+        assert self.proc is not None
+        from bridge.providers.local import descendants
+
+        for pid in [self.proc.pid, *descendants(self.proc.pid)]:
+            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+            if b"granian" in cmdline or b"bench.bridge_support" in cmdline:
+                return pid
+        return self.proc.pid
+
     def stop(self) -> None:
         if self.proc and self.proc.poll() is None:
-            self.proc.terminate()
+            os.killpg(self.proc.pid, 15)
             try:
                 self.proc.wait(30)
             except subprocess.TimeoutExpired:
-                self.proc.kill()
+                os.killpg(self.proc.pid, 9)
 
 
 class DirectSprite:
