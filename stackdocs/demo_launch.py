@@ -15,6 +15,7 @@ Returns the environment for the app: ``STACKDOCS_DEMO_USER=demo`` signs the pres
 from __future__ import annotations
 
 import asyncio
+import signal
 import socket
 import sys
 import time
@@ -41,6 +42,8 @@ def _port_taken(host: str, port: int) -> bool:
 def prepare_demo(settings: BridgeSettings, *, reset: bool, live: bool) -> dict[str, str]:
     from stackdocs.demo.seed import DEMO_USER, DemoError
 
+    # SIGTERM during the seed ends it like Ctrl-C: cleanly, stopping the Sprite it started.
+    previous = signal.signal(signal.SIGTERM, signal.default_int_handler)
     try:
         _check(settings, live=live)
         started = time.monotonic()
@@ -48,6 +51,12 @@ def prepare_demo(settings: BridgeSettings, *, reset: bool, live: bool) -> dict[s
     except DemoError as exc:
         print(f"stackdocs demo: {exc}", file=sys.stderr, flush=True)
         raise SystemExit(2) from None
+    except KeyboardInterrupt:
+        # Every seeding step is idempotent: the next start picks up where this one stopped.
+        print("\nstackdocs demo: interrupted; run it again to finish", file=sys.stderr, flush=True)
+        raise SystemExit(130) from None
+    finally:
+        signal.signal(signal.SIGTERM, previous)
     _say(
         f"workspace ready in {time.monotonic() - started:.1f} s; starting the app "
         f"(you will be signed in as '{DEMO_USER}')"

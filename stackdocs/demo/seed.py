@@ -25,7 +25,7 @@ import hashlib
 import json
 import time
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -245,8 +245,15 @@ async def serve_seeding_bridge(
     def bridge() -> Bridge:
         return Bridge(seeding, provider=SeedingProvider(create_provider(seeding), extra))
 
+    class Server(uvicorn.Server):
+        @contextlib.contextmanager
+        def capture_signals(self) -> Iterator[None]:
+            # Ctrl-C belongs to `stackdocs demo`: it cancels the seed, whose cleanup stops
+            # this server (and the Sprite); uvicorn must not swallow it.
+            yield
+
     api = build_api(seeding, bridge_factory=bridge)
-    server = uvicorn.Server(
+    server = Server(
         uvicorn.Config(
             api, host="127.0.0.1", port=port, log_level="warning", lifespan="on", ws_max_size=2**25
         )
