@@ -143,7 +143,7 @@ class DirectSprite:
         }
         self.proc: subprocess.Popen | None = None
 
-    def start(self) -> DirectSprite:
+    def start(self, *, poll_seconds: float = 0.02) -> DirectSprite:
         self.proc = subprocess.Popen(
             [sys.executable, "-I", "-m", "stackdocs.cli", "sprite", "serve",
              "--workspace", str(self.workspace), "--port", str(self.port)],
@@ -159,7 +159,7 @@ class DirectSprite:
             with socket.socket() as sock:
                 if sock.connect_ex(("127.0.0.1", self.port)) == 0:
                     return self
-            time.sleep(0.02)
+            time.sleep(poll_seconds)
         raise RuntimeError("direct sprite did not start")
 
     def stop(self) -> None:

@@ -33,13 +33,20 @@ async def wake_once(bridge: BridgeProcess) -> float:
         await ws.send(json.dumps({"type": "ping", "payload": {}, "id": "wake"}))
         while True:
             frame = json.loads(await ws.recv())
+            if frame["type"] == "sprite_status":
+                PHASES.setdefault(frame["payload"]["status"], []).append(
+                    time.perf_counter() - start
+                )
             if frame["type"] == "pong":
                 return time.perf_counter() - start
 
 
+PHASES: dict[str, list[float]] = {}
+
+
 async def direct_start_once() -> float:
     start = time.perf_counter()
-    sprite = DirectSprite().start()
+    sprite = DirectSprite().start(poll_seconds=0.005)
     try:
         ws = await open_direct(sprite)
         await ping(ws, "first")
@@ -56,10 +63,15 @@ async def main() -> None:
     bridge = BridgeProcess({"STACKDOCS_SPRITE_IDLE_SECONDS": "0.3"}).start()
     try:
         await wake_once(bridge)  # first sign-in: user created, Sprite provisioned
-        wakes = [await wake_once(bridge) for _ in range(args.runs)]
-        starts = [await direct_start_once() for _ in range(args.runs)]
+        PHASES.clear()
+        wakes, starts = [], []
+        for _ in range(args.runs):  # interleaved, so both see the same machine load
+            wakes.append(await wake_once(bridge))
+            starts.append(await direct_start_once())
         print(f"sandbox: {bridge.health()['sandbox']}")
         print(f"wake from sleep to first pong (bridge): {summary_ms(wakes)}")
+        for status in ("waking", "ready"):
+            print(f"  ... to sprite_status {status:7}:        {summary_ms(PHASES.get(status, []))}")
         print(f"direct runtime start to first pong:     {summary_ms(starts)}")
     finally:
         bridge.stop()

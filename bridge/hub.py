@@ -139,7 +139,9 @@ class Bridge:
             "sandbox": (None if sandboxed is None else ("bubblewrap" if sandboxed else "DISABLED")),
             "warnings": self.warnings(),
             "sessions": len(self._sessions),
-            "sprites_awake": sum(1 for s in self._sprites.values() if s.status == "ready"),
+            "sprites_awake": sum(
+                1 for s in self._sprites.values() if s.status != "asleep" or s.stopping
+            ),
         }
 
     # ------------------------------------------------------------------ sessions

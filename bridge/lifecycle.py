@@ -51,6 +51,7 @@ class SpriteLifecycle:
         self._idle_seconds = idle_seconds
         self.status = "asleep"
         self.detail: str | None = None
+        self.stopping = False  # asleep for clients, but the runtime is still shutting down
         self.sessions: set[ClientSession] = set()
         self._endpoint: SpriteEndpoint | None = None
         self._lock = asyncio.Lock()
@@ -138,7 +139,11 @@ class SpriteLifecycle:
     async def _put_to_sleep_locked(self) -> None:
         self._endpoint = None
         self._set_status("asleep")  # first: a session arriving now must not be told "ready"
-        await self._provider.sleep(self.sprite_name)
+        self.stopping = True
+        try:
+            await self._provider.sleep(self.sprite_name)
+        finally:
+            self.stopping = False
         log.info("sprite %s asleep", self.sprite_name)
 
     async def sleep(self) -> None:
