@@ -68,10 +68,13 @@ def sign_in_card() -> rx.Component:
                         _local_form(),
                         clerk_sign_in(),
                     ),
-                    rx.text(
-                        "Local mode: any name creates that user's workspace on first use.",
-                        size="1",
-                        color_scheme="gray",
+                    rx.cond(
+                        SessionState.local_auth,
+                        rx.text(
+                            "Local mode: any name creates that user's workspace on first use.",
+                            size="1",
+                            color_scheme="gray",
+                        ),
                     ),
                     spacing="5",
                     width="100%",

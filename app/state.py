@@ -109,7 +109,7 @@ class SessionState(rx.State):
             claims = await bridge().verifier.verify(self.token)
         except Exception as exc:
             self._forget()
-            if getattr(exc, "code", "") == "token_expired":
+            if getattr(exc, "code", "") == "token_expired" and self.local_auth:
                 self.problem = "Your session expired: sign in again."
             return False
         self._accept(claims)

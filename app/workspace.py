@@ -160,8 +160,14 @@ class WorkspaceState(rx.State):
                     await asyncio.sleep(FLUSH_SECONDS)  # let the burst gather
                     # Decode and prepare off the lock; apply under it in one go.
                     batch = await asyncio.to_thread(Batch.of, sprite.take())
-                    async with self:
-                        effects = await self._apply(batch)
+                    try:
+                        async with self:
+                            effects = await self._apply(batch)
+                    except Exception:
+                        # A frame this code cannot handle must not end the tab's connection;
+                        # the next `state` redraw repairs whatever it left half done.
+                        log.exception("applying %d frames failed", len(batch.runs))
+                        effects = [("state_request", {})]
                     for effect in effects:
                         if isinstance(effect, tuple):
                             msg_type, payload, *frame_id = effect
@@ -202,7 +208,7 @@ class WorkspaceState(rx.State):
             elif kind == "document_event":
                 documents = await self.get_state(DocumentsState)
                 reader = await self.get_state(DocumentReaderState)
-                for document_id in documents._apply_events(payloads):
+                for document_id in documents._apply_events(payloads, [f.id for f in group]):
                     reader._forget(document_id)
             elif kind == "upload_progress":
                 documents = await self.get_state(DocumentsState)
@@ -242,11 +248,16 @@ class WorkspaceState(rx.State):
 
     async def _errors(self, frames: list[Frame], payloads: list[dict[str, Any]]) -> list[Any]:
         effects: list[Any] = []
+        upload_ids = {u["id"] for u in (await self.get_state(DocumentsState)).uploads}
         for frame, payload in zip(frames, payloads, strict=True):
             message = str(payload.get("message") or payload.get("code") or "error")
             if frame.id and frame.id.startswith(FRAME_ID_PREFIX):
                 checkpoints = await self.get_state(CheckpointsState)
                 checkpoints._failed()
+            if payload.get("upload_id") or (frame.id and frame.id in upload_ids):
+                documents = await self.get_state(DocumentsState)
+                if documents._upload_refused(str(payload.get("upload_id") or frame.id), message):
+                    continue
             reader = await self.get_state(DocumentReaderState)
             if reader.loading and payload.get("code") in ("not_found", "too_large"):
                 reader.loading = False

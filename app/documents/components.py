@@ -33,6 +33,14 @@ def status_badge(status: rx.Var) -> rx.Component:
     )
 
 
+def _rejection_text(item: rx.Var) -> rx.Var:
+    """``name: why`` for a file react-dropzone refused, computed in the browser."""
+    item = item.to(dict)
+    codes = item["errors"].to(list).map(lambda error: error.to(dict)["code"]).join(",").to(str)
+    why = rx.cond(codes.contains("too-large"), "too large", "not a supported type")
+    return item["file"].to(dict)["name"].to(str) + ": " + why.to(str)
+
+
 def dropzone() -> rx.Component:
     return rx.upload.root(
         rx.vstack(
@@ -54,7 +62,9 @@ def dropzone() -> rx.Component:
                 upload_id=UPLOAD_ID, on_upload_progress=DocumentsState.receive_progress
             )
         ),
-        on_drop_rejected=DocumentsState.rejected,
+        on_drop_rejected=lambda rejected: DocumentsState.rejected(
+            rejected.to(list).map(_rejection_text)  # names and reasons, read in the browser
+        ),
         class_name="sd-dropzone",
         drag_active_style={
             "border_color": rx.color("accent", 9),
@@ -173,12 +183,32 @@ def documents_panel() -> rx.Component:
         dropzone(),
         rx.cond(
             DocumentsState.problem != "",
-            rx.callout(
-                DocumentsState.problem,
-                icon="circle-alert",
-                color_scheme="red",
-                size="1",
-                variant="surface",
+            rx.hstack(
+                rx.icon(
+                    "circle-alert",
+                    size=14,
+                    color=rx.color("red", 10),
+                    flex_shrink="0",
+                    margin_top="2px",
+                ),
+                rx.text(
+                    DocumentsState.problem,
+                    size="1",
+                    color_scheme="red",
+                    flex="1",
+                    style={"overflow_wrap": "anywhere"},
+                ),
+                rx.icon_button(
+                    rx.icon("x", size=12),
+                    size="1",
+                    variant="ghost",
+                    color_scheme="gray",
+                    aria_label="Dismiss",
+                    on_click=DocumentsState.dismiss_problem,
+                ),
+                class_name="sd-problem",
+                align="start",
+                spacing="2",
                 width="100%",
             ),
         ),

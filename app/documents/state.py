@@ -27,6 +27,7 @@ class DocumentRow(TypedDict):
 class UploadRow(TypedDict):
     id: str
     filename: str
+    size: int
     percent: int
     stage: str  # receiving | sending | stored | failed
     error: str
@@ -98,15 +99,23 @@ class DocumentsState(rx.State):
         self._raw = {str(d.get("id")): dict(d) for d in documents if d.get("id")}
         self._redraw()
 
-    def _apply_events(self, events: list[dict[str, Any]]) -> list[str]:
-        """``document_event`` payloads; returns the ids whose text may have changed."""
+    def _apply_events(
+        self, events: list[dict[str, Any]], frame_ids: list[str | None] | None = None
+    ) -> list[str]:
+        """``document_event`` payloads (with their frames' ids: an upload's first event carries
+        the upload id); returns the ids whose text may have changed."""
         raw = dict(self._raw)
         changed = []
-        for event in events:
+        uploads = {u["id"]: u for u in self.uploads}
+        finished: set[str] = set()
+        for event, frame_id in zip(events, frame_ids or [None] * len(events), strict=True):
             document_id = str(event.get("document_id") or "")
             if not document_id:
                 continue
             row = dict(raw.pop(document_id, {"id": document_id}))
+            if frame_id in uploads:
+                row.setdefault("size_bytes", uploads[frame_id]["size"])
+                finished.add(frame_id)
             row.update({k: v for k, v in event.items() if k != "document_id" and v is not None})
             if event.get("status") != "failed":
                 row["error"] = event.get("error")
@@ -117,9 +126,21 @@ class DocumentsState(rx.State):
         # An upload whose document appeared is done: its row gives way to the document.
         names = {str(e.get("filename")) for e in events}
         self.uploads = [
-            u for u in self.uploads if not (u["stage"] == "stored" and u["filename"] in names)
+            u
+            for u in self.uploads
+            if u["id"] not in finished and not (u["stage"] == "stored" and u["filename"] in names)
         ]
         return changed
+
+    def _upload_refused(self, upload_id: str, message: str) -> bool:
+        """An ``error`` about one of our uploads: show it on that upload's row."""
+        if not any(u["id"] == upload_id for u in self.uploads):
+            return False
+        self.uploads = [
+            {**u, "stage": "failed", "error": message} if u["id"] == upload_id else u
+            for u in self.uploads
+        ]
+        return True
 
     def _redraw(self) -> None:
         self.documents = [document_row(d) for d in reversed(self._raw.values())]
@@ -151,22 +172,27 @@ class DocumentsState(rx.State):
         self.receive_percent = int(float(progress.get("progress") or 0) * 100)
 
     @rx.event
-    def rejected(self, files: list[dict[str, Any]]) -> None:
-        names = ", ".join(str(f.get("file", {}).get("path", "?")) for f in files[:3])
-        self.problem = f"Not uploaded (too large or not allowed): {names}"
+    def rejected(self, reasons: list[str]) -> None:
+        """Files the browser refused before sending (type or size): "name: why" each."""
+        shown = "; ".join(str(r) for r in reasons[:3])
+        more = f" (and {len(reasons) - 3} more)" if len(reasons) > 3 else ""
+        self.problem = f"Not uploaded: {shown}{more}. Upload PDF, images, DOCX or text."
 
     @rx.event(background=True)
     async def upload(self, chunks: rx.UploadChunkIterator):
         """Spool the chosen files, then stream each to the Sprite in chunks."""
         token = self.router.session.client_token
+        # react-dropzone also calls this when every chosen file was refused (none to send):
+        # then nothing here may clear the refusal message.
         async with self:
-            self.problem = ""
             self.receiving = True
             self.receive_percent = 0
         max_bytes = _max_upload_bytes()
 
         async def announce(item: transfer.Spooled) -> None:
             async with self:
+                if not self.uploads:
+                    self.problem = ""
                 self.uploads = [*self.uploads, _upload_row(item, "receiving")]
 
         try:
@@ -177,10 +203,15 @@ class DocumentsState(rx.State):
                 self.problem = str(exc)
                 self.uploads = [u for u in self.uploads if u["stage"] != "receiving"]
             return
+        # The size is known once the file is spooled (announce() saw only its first chunk).
+        sizes = {item.upload_id: item.size for item in files}
         async with self:
             self.receiving = False
             self.uploads = [
-                {**u, "stage": "sending"} if u["stage"] == "receiving" else u for u in self.uploads
+                {**u, "stage": "sending", "size": sizes.get(u["id"], u["size"])}
+                if u["stage"] == "receiving"
+                else u
+                for u in self.uploads
             ]
         for item in files:
             try:
@@ -230,6 +261,10 @@ class DocumentsState(rx.State):
             ]
 
     @rx.event
+    def dismiss_problem(self) -> None:
+        self.problem = ""
+
+    @rx.event
     def dismiss_upload(self, upload_id: str) -> None:
         self.uploads = [u for u in self.uploads if u["id"] != upload_id]
 
@@ -238,6 +273,7 @@ def _upload_row(item: transfer.Spooled, stage: str) -> UploadRow:
     return {
         "id": item.upload_id,
         "filename": item.filename,
+        "size": item.size,
         "percent": 0,
         "stage": stage,
         "error": "",

@@ -170,4 +170,7 @@ async def send_file(
                 await on_progress(sent)
     finally:
         await asyncio.to_thread(handle.close)
-    await sender.send("file_upload_end", {"upload_id": item.upload_id}, wait=True)
+    # The id comes back on the document's first `document_event` (or on an `error` refusing it).
+    await sender.send(
+        "file_upload_end", {"upload_id": item.upload_id}, id=item.upload_id, wait=True
+    )

@@ -203,3 +203,20 @@ def test_checkpoint_create_and_restore_after_confirmation(app_server, page):
     canvas(page).get_by_text("Nothing on the canvas yet").wait_for(timeout=UI_TIMEOUT_MS)
     page.locator("[data-sprite-status=ready]").wait_for(timeout=UI_TIMEOUT_MS)
     screenshot(page, "workspace-restored")
+
+
+def test_bad_uploads_say_why(app_server, page, tmp_path):
+    sign_in(page, app_server.url, "iris")
+    broken = tmp_path / "broken.pdf"
+    broken.write_bytes(b"%PDF-1.4\nthis is not really a pdf\n")
+    page.locator("input[type=file]").set_input_files(str(broken))
+    row = document_row(page, "broken.pdf")
+    row.get_by_text("failed", exact=True).wait_for(timeout=UI_TIMEOUT_MS)
+    assert row.locator(".rt-Text").last.inner_text().strip()  # the reason is shown
+    program = tmp_path / "setup.exe"
+    program.write_bytes(b"MZ\x90\x00")
+    page.locator("input[type=file]").set_input_files(str(program))
+    page.get_by_text(re.compile("Not uploaded: setup.exe: not a supported type")).wait_for(
+        timeout=UI_TIMEOUT_MS
+    )
+    screenshot(page, "workspace-bad-uploads")
