@@ -26,6 +26,12 @@ def running_app(url: str | None, env: Mapping[str, str] | None = None) -> Iterat
     if url:
         yield url.rstrip("/")
         return
+    with started_app(env) as server:
+        yield server.url
+
+
+@contextlib.contextmanager
+def started_app(env: Mapping[str, str] | None = None) -> Iterator[AppServer]:
     work = Path(tempfile.mkdtemp(prefix="ui-bench-"))
     server = AppServer(
         work / "data",
@@ -37,7 +43,7 @@ def running_app(url: str | None, env: Mapping[str, str] | None = None) -> Iterat
     )
     try:
         server.start()
-        yield server.url
+        yield server
     finally:
         server.stop()
 
