@@ -229,8 +229,10 @@ class ClerkKeys:
     ) -> None:
         self._client = jwt.PyJWKClient(
             jwks_url,
-            cache_keys=True,
-            lifespan=3600,
+            # No per-kid LRU cache: it would keep accepting a key Clerk has retired. The JWKS
+            # document itself is cached for five minutes (and refetched on an unknown kid).
+            cache_keys=False,
+            lifespan=300,
             timeout=timeout,
             cooldown_duration=refresh_cooldown,
         )

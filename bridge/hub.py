@@ -93,7 +93,10 @@ class Bridge:
         await self.db.migrate()
         await self.provider.start()
         self.http = httpx.AsyncClient(
-            timeout=httpx.Timeout(connect=10, read=600, write=600, pool=30),
+            # A Sprite gives up on a model request after its model timeout; so does the proxy.
+            timeout=httpx.Timeout(
+                connect=10, read=self.settings.model_timeout_seconds + 5, write=600, pool=30
+            ),
             follow_redirects=False,
             trust_env=False,
             limits=httpx.Limits(max_connections=200, max_keepalive_connections=50),
@@ -258,6 +261,8 @@ class Bridge:
             "STACKDOCS_PROXY_TOKEN": token,
             "STACKDOCS_OCR": settings.ocr,
             "STACKDOCS_MAX_UPLOAD_MB": f"{settings.max_upload_mb:g}",
+            "STACKDOCS_SHELL_TIMEOUT": f"{settings.shell_timeout_seconds:g}",
+            "STACKDOCS_MODEL_TIMEOUT": f"{settings.model_timeout_seconds:g}",
         }
         if settings.model_configured:
             env["ANTHROPIC_BASE_URL"] = f"{settings.public_url}/proxy/anthropic"

@@ -177,6 +177,41 @@ USAGE_FIELDS = {
 }
 
 
+SMALL_BODY_BYTES = 16 * 1024 * 1024
+
+
+class ClientLeft(Exception):
+    """The client disconnected while the upstream had not answered yet."""
+
+
+def _declared_length(request: Request) -> int:
+    try:
+        return int(request.headers.get("content-length", ""))
+    except ValueError:
+        return SMALL_BODY_BYTES + 1  # chunked / unknown: stream it
+
+
+async def _unless_client_leaves(sending: asyncio.Future, request: Request) -> None:
+    """Wait for ``sending``; cancel it and raise ClientLeft if the client disconnects first.
+
+    Only safe once the request body has been read (both would otherwise consume ``receive``).
+    """
+    async def client_left() -> None:
+        while True:
+            message = await request.receive()
+            if message["type"] == "http.disconnect":
+                return
+
+    watcher = asyncio.ensure_future(client_left())
+    try:
+        await asyncio.wait({sending, watcher}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        watcher.cancel()
+    if not sending.done():
+        sending.cancel()
+        raise ClientLeft
+
+
 def _error(status: int, kind: str, message: str) -> JSONResponse:
     return JSONResponse({"type": "error", "error": {"type": kind, "message": message}}, status)
 
@@ -204,14 +239,28 @@ def proxy_endpoint(service: str, get_bridge: Callable[[], Bridge]):
         query = urlencode(parse_qsl(request.url.query, keep_blank_values=True))
         url = f"{base}/{path}" + (f"?{query}" if query else "")
         has_body = request.method in ("POST", "PUT", "PATCH")
+        # A model request is small JSON: read it whole, so that while we wait for the upstream's
+        # headers we can also watch the client — if the CLI gives up (its own timeout, a cancel),
+        # the upstream request is dropped instead of held open. Big bodies (OCR uploads) stream.
+        small_body = has_body and _declared_length(request) <= SMALL_BODY_BYTES
+        if small_body:
+            content: bytes | AsyncIterator[bytes] | None = await request.body()
+        else:
+            content = request.stream() if has_body else None
         upstream_request = bridge.http.build_request(
             request.method,
             url,
             headers=upstream_headers(request.headers, service, real_key),
-            content=request.stream() if has_body else None,
+            content=content,
         )
+        sending = asyncio.ensure_future(bridge.http.send(upstream_request, stream=True))
         try:
-            upstream = await bridge.http.send(upstream_request, stream=True)
+            if small_body or not has_body:
+                await _unless_client_leaves(sending, request)
+            upstream = await sending
+        except ClientLeft:
+            log.info("proxy %s %s: client left before the upstream answered", service, path)
+            return Response(status_code=499)
         except httpx.HTTPError as exc:
             log.warning("proxy %s %s: upstream unreachable: %s", service, path, exc)
             return _error(502, "api_error", f"the upstream {service} API is unreachable")

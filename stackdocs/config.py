@@ -111,6 +111,9 @@ class BridgeSettings:
     ocr: str
     model: str | None
     max_upload_mb: float
+    # Passed on to every Sprite (the bridge is where an operator sets them).
+    shell_timeout_seconds: float = 300
+    model_timeout_seconds: float = 600
     # `stackdocs demo` signs the presenter in as this user straight away (local auth only).
     demo_user: str | None = None
 
@@ -187,6 +190,12 @@ class BridgeSettings:
             model=_optional(env, "STACKDOCS_MODEL"),
             max_upload_mb=_number(
                 env, "STACKDOCS_MAX_UPLOAD_MB", 100, minimum=0.001, maximum=10240
+            ),
+            shell_timeout_seconds=_number(
+                env, "STACKDOCS_SHELL_TIMEOUT", 300, minimum=0.1, maximum=86400
+            ),
+            model_timeout_seconds=_number(
+                env, "STACKDOCS_MODEL_TIMEOUT", 600, minimum=1, maximum=86400
             ),
             demo_user=demo_user,
         )

@@ -53,6 +53,26 @@ async def test_anthropic_key_is_injected_and_sse_streams_chunk_by_chunk(
     )
 
 
+async def test_a_request_the_client_gives_up_on_is_dropped_upstream(
+    running: RunningBridge, upstream: RecordingUpstream
+) -> None:
+    token = await _proxy_token(running)
+    async with httpx.AsyncClient(base_url=running.url, timeout=1) as http:
+        with pytest.raises(httpx.ReadTimeout):
+            await http.post(
+                "/proxy/anthropic/v1/messages",
+                headers={"x-api-key": token},
+                json={"model": "m", "max_tokens": 5, "hang": True, "messages": []},
+            )
+    # The upstream request must not outlive the client (it would otherwise wait for the
+    # proxy's read timeout, minutes later).
+    for _ in range(200):
+        if upstream.abandoned:
+            break
+        await asyncio.sleep(0.05)
+    assert upstream.abandoned == 1
+
+
 async def test_bearer_token_works_too_and_echoed_keys_are_stripped(
     running: RunningBridge, upstream: RecordingUpstream
 ) -> None:

@@ -90,11 +90,6 @@ async def test_refresh_on_an_open_socket_and_key_rotation(bridge, clerk) -> None
         assert clerk.jwks_requests == before + 1  # the unknown kid made it fetch again
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bridge/auth.py ClerkKeys builds PyJWKClient(cache_keys=True): the per-kid LRU "
-    "keeps a retired key valid after Clerk removed it from the JWKS (cache_keys=False fixes it)",
-)
 async def test_a_key_retired_from_the_jwks_is_refused(bridge, clerk) -> None:
     async with bridge.raw_socket() as client:
         await sign_in(client, clerk.mint("user_2bob"))

@@ -9,6 +9,8 @@ headers, body) so a test can check what the proxy forwarded — above all which 
   streaming is proved without any timing. Without ``stream``: a JSON message with ``usage``.
 - A request whose JSON body has ``"echo_key": true`` gets the key it was sent echoed back in a
   response header and in the body (the proxy must redact both).
+- ``POST /v1/messages`` with ``"hang": true``: never answers; when the caller (the proxy) lets
+  go of the request, :attr:`RecordingUpstream.abandoned` counts it.
 - ``POST /v1/ocr``: a Mistral OCR answer (``usage_info.pages_processed`` = 3).
 - Anything else: ``200 {"reached": path}`` — a proxy that forwards what it should refuse shows.
 """
@@ -54,6 +56,7 @@ def _sse(event: str, data: dict[str, Any]) -> bytes:
 class RecordingUpstream:
     port: int = field(default_factory=free_port)
     requests: list[Recorded] = field(default_factory=list)
+    abandoned: int = 0  # hanging requests the caller gave up on
 
     def __post_init__(self) -> None:
         self.url = f"http://127.0.0.1:{self.port}"
@@ -114,6 +117,11 @@ class RecordingUpstream:
         echo = isinstance(payload, dict) and payload.get("echo_key") is True
         echo_headers = {"x-echo-key": sent_key} if echo else {}
         if request.url.path == "/v1/messages":
+            if isinstance(payload, dict) and payload.get("hang"):
+                while not await request.is_disconnected():  # noqa: ASYNC110 - polling is the API
+                    await asyncio.sleep(0.05)
+                self.abandoned += 1
+                return Response(status_code=504)
             if isinstance(payload, dict) and payload.get("stream"):
                 return StreamingResponse(
                     self._stream(sent_key if echo else None),

@@ -23,6 +23,10 @@ async def expect_refused(ws: websockets.ClientConnection) -> dict:
 async def test_bearer_header_or_first_auth_frame(sprite):
     async with connect(sprite) as ws:
         assert (await SpriteClient(ws).request("ping"))["type"] == "pong"
+    async with connect(sprite, token="a-proxy-org-token") as ws:  # header for a proxy in front
+        client = SpriteClient(ws)
+        await client.send("auth", {"token": TOKEN})
+        assert (await client.request("ping"))["type"] == "pong"
     async with connect(sprite, token=None) as ws:
         client = SpriteClient(ws)
         await client.send("auth", {"token": TOKEN})
@@ -34,7 +38,12 @@ async def test_bearer_header_or_first_auth_frame(sprite):
 @pytest.mark.parametrize("how", ["header", "frame", "no auth frame", "refresh"])
 async def test_wrong_or_missing_token_is_closed_4401(sprite, how):
     if how == "header":
+        # A foreign Bearer header (a proxy's) is not enough: the first frame must then be auth.
         async with connect(sprite, token="not-the-token") as ws:
+            await ws.send(json.dumps({"type": "state_request", "payload": {}}))
+            await expect_refused(ws)
+        async with connect(sprite, token="not-the-token") as ws:
+            await ws.send(json.dumps({"type": "auth", "payload": {"token": "not-the-token"}}))
             await expect_refused(ws)
     elif how == "frame":
         async with connect(sprite, token=None) as ws:
