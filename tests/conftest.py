@@ -35,8 +35,11 @@ def app_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AppServer]:
     server.stop()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[object]:
+    """Chromium for one test module. Not for the whole session: Playwright's sync API keeps an
+    event loop running in the main thread while it lives, and pytest-asyncio tests in later
+    modules could not run theirs."""
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as pw:
