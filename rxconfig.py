@@ -28,6 +28,8 @@ config = rx.Config(
                 gray_color="slate",
                 radius="medium",
                 scaling="100%",
+                # Solid panels: dialogs and menus stay readable without backdrop blur.
+                panel_background="solid",
             ),
         ),
     ],

@@ -220,3 +220,17 @@ def test_bad_uploads_say_why(app_server, page, tmp_path):
         timeout=UI_TIMEOUT_MS
     )
     screenshot(page, "workspace-bad-uploads")
+
+
+def test_the_split_between_chat_and_canvas_can_be_dragged(app_server, page):
+    sign_in(page, app_server.url, "jack")
+    handle = page.get_by_role("separator", name="Resize the panes")
+    before = chat(page).bounding_box()["width"]
+    box = handle.bounding_box()
+    page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    page.mouse.down()
+    page.mouse.move(box["x"] + 220, box["y"] + box["height"] / 2, steps=8)
+    page.mouse.up()
+    after = chat(page).bounding_box()["width"]
+    assert after > before + 150, (before, after)
+    screenshot(page, "workspace-resized")
