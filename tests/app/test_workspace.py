@@ -197,7 +197,7 @@ def test_checkpoint_create_and_restore_after_confirmation(app_server, page):
 
     page.get_by_role("button", name="Restore").first.click()
     confirm = page.get_by_role("alertdialog")
-    assert confirm.get_by_text("clean slate").is_visible()
+    confirm.get_by_text("clean slate").wait_for(timeout=UI_TIMEOUT_MS)
     confirm.get_by_role("button", name="Restore").click()
     # The restored workspace predates the command: its terminal artifact is gone.
     canvas(page).get_by_text("Nothing on the canvas yet").wait_for(timeout=UI_TIMEOUT_MS)
