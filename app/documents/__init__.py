@@ -1,0 +1,1 @@
+"""Documents: the panel, uploads to the Sprite, and the page-by-page reader."""
