@@ -21,7 +21,10 @@ FINAL_ANSWER = (
     "I extracted the invoice from ACME SUPPLIES LTD: invoice INV-2024-001 dated 2024-03-05, "
     "total $1,250.00. The payment terms value is flagged for review because its cited text "
     "does not show it. The extraction table and a chart of the amounts are on the canvas. "
-) * 2
+    "Each value cites the page and the exact span of the OCR text it was read from; click a "
+    "value in the table to open its source. Ask me to correct any field and I will keep the "
+    "previous value in the history."
+)
 CORRECTION_MISSION = "The total is wrong, it should include tax"
 CORRECTION_TASK = "Correct the total of the invoice to include tax"
 AMOUNTS_FIGURE = {
