@@ -84,6 +84,12 @@ def bwrap_argv(bwrap: str, plan: SandboxPlan, command: Sequence[str]) -> list[st
         "ALL",
         "--hostname",
         "sprite",
+        # /tmp first: the code and the venv may live under /tmp (a CI clone), and their
+        # read-only binds below must land on top of this tmpfs, not be hidden by it.
+        "--size",
+        str(TMP_SIZE_BYTES),
+        "--tmpfs",
+        "/tmp",
     ]
     for name in SYSTEM_DIRS:
         if Path(name).is_dir():
@@ -109,10 +115,6 @@ def bwrap_argv(bwrap: str, plan: SandboxPlan, command: Sequence[str]) -> list[st
         "/proc",
         "--dev",
         "/dev",
-        "--size",
-        str(TMP_SIZE_BYTES),
-        "--tmpfs",
-        "/tmp",
         "--bind",
         str(plan.workspace),
         WORKSPACE_MOUNT,

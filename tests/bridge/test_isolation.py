@@ -8,6 +8,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from stackdocs import PROJECT_ROOT
 from tests.bridge.conftest import FAKE_ANTHROPIC_KEY, FAKE_MISTRAL_KEY, RunningBridge, serve_bridge
 from tests.fakes.recording_upstream import RecordingUpstream
 
@@ -49,7 +50,8 @@ async def test_a_shell_in_a_sandbox_cannot_read_another_workspace(running: Runni
         )
         assert FAKE_ANTHROPIC_KEY not in environ and FAKE_MISTRAL_KEY not in environ
         writable = await alice.shell_output(
-            "touch /usr/x /etc/x /work/x /x 2>&1; touch /workspace/mine /tmp/t && echo own-ok"
+            f"touch /usr/x /etc/x {PROJECT_ROOT / 'sprite'}/x /x 2>&1;"
+            " touch /workspace/mine /tmp/t && echo own-ok"
         )
         assert "own-ok" in writable and writable.count("Read-only") == 4
 

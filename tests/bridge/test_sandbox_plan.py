@@ -52,3 +52,10 @@ def test_host_secrets_are_masked() -> None:
     argv = bwrap_argv("bwrap", plan_for(Path("/tmp"), Path("/tmp/data")), ["python"])
     if Path("/etc/shadow").exists():
         assert ("/dev/null", "/etc/shadow") in _binds(argv, "--ro-bind")
+
+
+def test_tmp_is_mounted_before_the_code_so_a_checkout_under_tmp_stays_visible() -> None:
+    argv = bwrap_argv("bwrap", plan_for(Path("/tmp/ws"), Path("/tmp/data")), ["python"])
+    tmpfs_tmp = next(i for i, a in enumerate(argv) if a == "/tmp" and argv[i - 1] == "--tmpfs")
+    first_bind = argv.index("--ro-bind")
+    assert tmpfs_tmp < first_bind
