@@ -8,11 +8,13 @@ wait until ``/health`` answers, then print the URL, so the line the user sees is
 from __future__ import annotations
 
 import argparse
+import fcntl
 import signal
 import socket
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import httpx
 
@@ -31,6 +33,31 @@ def _port_is_free(host: str, port: int) -> bool:
         except OSError:
             return False
     return True
+
+
+def _claim_build_dir(env: dict[str, str], port: int):
+    """Pick a frontend build directory no other running Stackdocs is serving from.
+
+    Reflex rebuilds its web directory at every production start; a second ``stackdocs run`` (or
+    a ``demo`` beside a ``run``) rebuilding the shared ``.web`` would pull the files from under
+    the first. The default directory is claimed with a lock held for this process's lifetime;
+    when it is taken, this run builds in ``.web-runs/<port>`` instead. Returns the open lock.
+    """
+    candidates = [Path(env.get("REFLEX_WEB_WORKDIR") or PROJECT_ROOT / ".web")]
+    candidates.append(PROJECT_ROOT / ".web-runs" / str(port))
+    for web_dir in candidates:
+        web_dir = web_dir if web_dir.is_absolute() else PROJECT_ROOT / web_dir
+        web_dir.parent.mkdir(parents=True, exist_ok=True)
+        lock = (web_dir.parent / f".{web_dir.name}.serving.lock").open("w")
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            lock.close()
+            continue
+        env["REFLEX_WEB_WORKDIR"] = str(web_dir)
+        env.setdefault("REFLEX_STATES_WORKDIR", str(web_dir.parent / f".{web_dir.name}.states"))
+        return lock
+    raise RuntimeError(f"another Stackdocs on port {port} is building in this checkout")
 
 
 def _wait_until_healthy(proc: subprocess.Popen[bytes], url: str) -> bool:
@@ -80,6 +107,11 @@ def launch(args: argparse.Namespace) -> int:
         return 2
     env.update(extra_env)
     env["STACKDOCS_PORT"] = str(port)
+    try:
+        build_lock = _claim_build_dir(env, port)
+    except RuntimeError as exc:
+        print(f"stackdocs: {exc}", file=sys.stderr)
+        return 2
     settings.data_dir.mkdir(parents=True, exist_ok=True)
 
     cmd = [
@@ -110,6 +142,9 @@ def launch(args: argparse.Namespace) -> int:
 
     shown_host = "127.0.0.1" if host in ("0.0.0.0", "::") else host
     url = f"http://{shown_host}:{port}"
-    if _wait_until_healthy(proc, url):
-        print(f"\nStackdocs is ready: open {url}\n", flush=True)
-    return proc.wait()
+    try:
+        if _wait_until_healthy(proc, url):
+            print(f"\nStackdocs is ready: open {url}\n", flush=True)
+        return proc.wait()
+    finally:
+        build_lock.close()  # held until the server is gone: the build dir is ours till then
