@@ -10,9 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import fcntl
 import functools
-import os
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -26,6 +24,7 @@ from alembic.config import Config
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
+from bridge.locks import file_lock
 from bridge.models import SPRITE_STATUSES, User, utcnow
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
@@ -137,12 +136,8 @@ class PlatformDB:
         if not path or path == ":memory:":
             yield
             return
-        fd = os.open(f"{path}.migrate.lock", os.O_RDWR | os.O_CREAT, 0o600)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX)
+        with file_lock(f"{path}.migrate.lock"):
             yield
-        finally:
-            os.close(fd)
 
     async def migrate(self) -> None:
         await self._run(self.migrate_sync)

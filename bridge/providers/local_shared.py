@@ -23,16 +23,15 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import fcntl
 import json
 import logging
 import os
 import shutil
 import signal
 import time
-from collections.abc import AsyncIterator
 from pathlib import Path
 
+from bridge.locks import async_file_lock
 from bridge.providers import local_checkpoints
 from bridge.providers.base import (
     EnvironmentFactory,
@@ -65,19 +64,8 @@ class SharedLocalProvider(LocalProvider):
     def _holds_dir(self, sprite_name: str) -> Path:
         return self.sprite_dir(sprite_name) / "holds"
 
-    @contextlib.asynccontextmanager
-    async def _machine_lock(self, sprite_name: str) -> AsyncIterator[None]:
-        folder = self.sprite_dir(sprite_name)
-        await asyncio.to_thread(folder.mkdir, parents=True, exist_ok=True)
-        fd = os.open(folder / ".runtime.lock", os.O_RDWR | os.O_CREAT, 0o600)
-        try:
-            await asyncio.to_thread(fcntl.flock, fd, fcntl.LOCK_EX)
-            try:
-                yield
-            finally:
-                fcntl.flock(fd, fcntl.LOCK_UN)
-        finally:
-            os.close(fd)
+    def _machine_lock(self, sprite_name: str) -> contextlib.AbstractAsyncContextManager[None]:
+        return async_file_lock(self.sprite_dir(sprite_name) / ".runtime.lock")
 
     def _read_state(self, sprite_name: str) -> dict | None:
         try:

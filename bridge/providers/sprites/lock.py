@@ -12,14 +12,12 @@ must happen once, or one worker would hand out a token the other just replaced. 
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
-import fcntl
 import hashlib
-import os
 from collections.abc import AsyncIterator
 from pathlib import Path
 
+from bridge.locks import async_file_lock
 from stackdocs.config import BridgeSettings
 
 
@@ -65,16 +63,6 @@ class CrossWorkerLock:
             finally:
                 await conn.execute("SELECT pg_advisory_unlock(%s)", (key,))
 
-    @contextlib.asynccontextmanager
-    async def _flock(self, name: str) -> AsyncIterator[None]:
+    def _flock(self, name: str) -> contextlib.AbstractAsyncContextManager[None]:
         assert self.lock_dir is not None
-        self.lock_dir.mkdir(parents=True, exist_ok=True)
-        fd = os.open(self.lock_dir / f"{name}.lock", os.O_RDWR | os.O_CREAT, 0o600)
-        try:
-            await asyncio.to_thread(fcntl.flock, fd, fcntl.LOCK_EX)
-            try:
-                yield
-            finally:
-                fcntl.flock(fd, fcntl.LOCK_UN)
-        finally:
-            os.close(fd)
+        return async_file_lock(self.lock_dir / f"{name}.lock")
