@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import io
 import random
+import re
 import zipfile
 from dataclasses import dataclass
 from datetime import datetime
@@ -341,7 +342,12 @@ def _ledger_xlsx() -> bytes:
 
 
 def _normalise_zip(data: bytes) -> bytes:
-    """Office files are ZIPs whose entries carry the time of writing: pin it."""
+    """Office files are ZIPs whose entries carry the time of writing: pin it.
+
+    openpyxl also stamps ``dcterms:modified`` with the time of saving, whatever was set, so the
+    core properties are pinned here too.
+    """
+    stamp = FIXED_TIME.strftime("%Y-%m-%dT%H:%M:%SZ").encode()
     source = zipfile.ZipFile(io.BytesIO(data))
     out = io.BytesIO()
     with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as target:
@@ -349,7 +355,14 @@ def _normalise_zip(data: bytes) -> bytes:
             fixed = zipfile.ZipInfo(info.filename, date_time=FIXED_TIME.timetuple()[:6])
             fixed.compress_type = zipfile.ZIP_DEFLATED
             fixed.external_attr = 0o644 << 16
-            target.writestr(fixed, source.read(info.filename))
+            content = source.read(info.filename)
+            if info.filename == "docProps/core.xml":
+                content = re.sub(
+                    rb"(<dcterms:modified[^>]*>)[^<]*(</dcterms:modified>)",
+                    rb"\g<1>" + stamp + rb"\g<2>",
+                    content,
+                )
+            target.writestr(fixed, content)
     return out.getvalue()
 
 
