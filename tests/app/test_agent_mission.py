@@ -7,6 +7,7 @@ import re
 from collections.abc import Iterator
 
 import pytest
+from playwright.sync_api import expect
 
 from tests.fakes.anthropic_api import FakeAnthropicAPI
 from tests.sprite.agents import scripts
@@ -78,10 +79,12 @@ def test_streamed_answer_steps_cited_table_chart_and_follow_up(model_app, fake, 
     assert reader.get_by_text("Page 1 of 2").is_visible()
     screenshot(page, "agent-citation")
     reader.get_by_role("button", name="Close document").click()
+    reader.wait_for(state="hidden")  # its focus trap lets go only once it is gone
 
     fake.add(*scripts.correction(document_id))
     chat.get_by_role("button", name="Follow up").first.click()
     box.fill(scripts.CORRECTION_MISSION)
+    expect(box).to_have_value(scripts.CORRECTION_MISSION)
     box.press("Enter")
     chat.get_by_text("Done: the total now includes tax ($1,375.00).").wait_for(timeout=MISSION_MS)
     assert chat.get_by_text("Follow-up", exact=True).is_visible()

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from playwright.sync_api import expect
 from reportlab.pdfgen import canvas as pdf_canvas
 
 from tests.support.browser import UI_TIMEOUT_MS, screenshot, sign_in
@@ -34,6 +35,7 @@ def canvas(page):
 def send_mission(page, text: str) -> None:
     box = page.get_by_label("Mission")
     box.fill(text)
+    expect(box).to_have_value(text)  # typed into the composer, not into a closing dialog
     box.press("Enter")
 
 
@@ -101,6 +103,7 @@ def test_upload_ocr_shell_and_reload_keep_the_same_canvas(app_server, page, tmp_
     reader.get_by_text("Acme Industrial").wait_for(timeout=UI_TIMEOUT_MS)
     assert reader.get_by_text("Page 1 of 1").is_visible()
     reader.get_by_role("button", name="Close document").click()
+    reader.wait_for(state="hidden")  # its focus trap lets go only once it is gone
 
     send_mission(page, "!ls documents")
     terminal = canvas(page).get_by_role("log", name="Terminal output")
