@@ -36,7 +36,8 @@ class ChatState(rx.State):
         sprite = link.get(self.router.session.client_token)
         if sprite is None:
             self.problem = "Not connected to your workspace yet — try again in a moment."
-            return None
+            # The form was reset on submit: put the text back rather than lose what was typed.
+            return rx.set_value("sd-mission-input", text)
         self.problem = ""
         log = MissionLog(self.live, self.history)
         # A new mission gets its id here (the Sprite keeps a client-chosen id); a follow-up
