@@ -278,6 +278,17 @@ def _toolbar(S: Any) -> rx.Component:
     )
 
 
+def _page_button(icon: str, label: str, go: Any, disabled: Any) -> rx.Component:
+    return rx.icon_button(
+        rx.icon(icon, size=14),
+        on_click=go,
+        disabled=disabled,
+        variant="ghost",
+        size="1",
+        aria_label=label,
+    )
+
+
 def _pager(S: Any) -> rx.Component:
     return rx.hstack(
         rx.text("Rows per page", size="1", color_scheme="gray"),
@@ -295,37 +306,16 @@ def _pager(S: Any) -> rx.Component:
             size="1",
             color_scheme="gray",
         ),
-        rx.icon_button(
-            rx.icon("chevrons-left", size=14),
-            on_click=S.go_to_page(0),
-            disabled=S.page == 0,
-            variant="ghost",
-            size="1",
-            aria_label="First page",
+        _page_button("chevrons-left", "First page", S.go_to_page(0), S.page == 0),
+        _page_button("chevron-left", "Previous page", S.go_to_page(S.page - 1), S.page == 0),
+        _page_button(
+            "chevron-right", "Next page", S.go_to_page(S.page + 1), S.page + 1 >= S.page_count
         ),
-        rx.icon_button(
-            rx.icon("chevron-left", size=14),
-            on_click=S.go_to_page(S.page - 1),
-            disabled=S.page == 0,
-            variant="ghost",
-            size="1",
-            aria_label="Previous page",
-        ),
-        rx.icon_button(
-            rx.icon("chevron-right", size=14),
-            on_click=S.go_to_page(S.page + 1),
-            disabled=S.page + 1 >= S.page_count,
-            variant="ghost",
-            size="1",
-            aria_label="Next page",
-        ),
-        rx.icon_button(
-            rx.icon("chevrons-right", size=14),
-            on_click=S.go_to_page(S.page_count - 1),
-            disabled=S.page + 1 >= S.page_count,
-            variant="ghost",
-            size="1",
-            aria_label="Last page",
+        _page_button(
+            "chevrons-right",
+            "Last page",
+            S.go_to_page(S.page_count - 1),
+            S.page + 1 >= S.page_count,
         ),
         align="center",
         spacing="3",
